@@ -1,0 +1,1 @@
+"""What happens to the mirror: webhook deliveries, lead activity and sync runs."""

@@ -1,0 +1,126 @@
+"""Webhook deliveries (stored before anything else), lead activity and sync runs."""
+
+from django.db import models
+
+from leads.models import Asset, Lead, Product, Transaction
+
+
+class DeliveryStatus(models.TextChoices):
+    RECEIVED = "received", "received, not processed yet"
+    PROCESSED = "processed", "processed"
+    UNKNOWN_ACTION = "unknown_action", "processed, action unknown"
+    REJECTED = "rejected", "rejected: not a Kartra event"
+    FAILED = "failed", "failed in processing"
+    TOO_LARGE = "too_large", "refused: body over the limit"
+
+
+class Delivery(models.Model):
+    """One POST from Kartra's outbound API, kept as received.
+
+    The raw body is saved before it is parsed, outside the processing transaction, so a
+    crash in processing never loses it; processing can be replayed from it at any time.
+    """
+
+    received_at = models.DateTimeField(db_index=True)
+    body = models.BinaryField(null=True, blank=True)
+    body_sha256 = models.CharField(max_length=64, db_index=True)
+    size = models.PositiveIntegerField()
+    content_type = models.CharField(max_length=255, blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    remote_addr = models.GenericIPAddressField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.RECEIVED
+    )
+    action = models.CharField(max_length=64, blank=True, db_index=True)
+    lead_kartra_id = models.BigIntegerField(null=True, blank=True)
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+    )
+    probable_duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    error = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    body_pruned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        ordering = ("-received_at", "-id")
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="delivery_status_idx"),
+            models.Index(fields=["lead", "received_at"], name="delivery_lead_idx"),
+            models.Index(fields=["action", "received_at"], name="delivery_action_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"delivery {self.pk} {self.action or '?'} ({self.status})"
+
+
+class Activity(models.Model):
+    """One event on a lead's timeline (a page visit, a video play, a purchase, ...)."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
+    action = models.CharField(max_length=64)
+    occurred_at = models.DateTimeField()
+    asset = models.ForeignKey(
+        Asset, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+    product = models.ForeignKey(
+        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+    transaction = models.ForeignKey(
+        Transaction, null=True, blank=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+    points = models.IntegerField(null=True, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    delivery = models.OneToOneField(
+        Delivery, null=True, blank=True, on_delete=models.SET_NULL, related_name="activity"
+    )
+    probable_duplicate = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name_plural = "activity"
+        ordering = ("-occurred_at", "-id")
+        indexes = [
+            models.Index(fields=["lead", "-occurred_at"], name="activity_lead_time_idx"),
+            models.Index(fields=["action", "occurred_at"], name="activity_action_idx"),
+            models.Index(fields=["occurred_at"], name="activity_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class SyncRunStatus(models.TextChoices):
+    RUNNING = "running", "running"
+    SUCCEEDED = "succeeded", "succeeded"
+    PARTIAL = "partial", "finished with failures"
+    FAILED = "failed", "failed"
+
+
+class SyncRun(models.Model):
+    """One run of pulls from Kartra's inbound API, with its counts."""
+
+    kind = models.CharField(max_length=32)
+    arguments = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=SyncRunStatus.choices, default=SyncRunStatus.RUNNING
+    )
+    leads_refreshed = models.PositiveIntegerField(default=0)
+    leads_unchanged = models.PositiveIntegerField(default=0)
+    leads_not_found = models.PositiveIntegerField(default=0)
+    leads_failed = models.PositiveIntegerField(default=0)
+    api_calls = models.PositiveIntegerField(default=0)
+    throttled = models.PositiveIntegerField("429s", default=0)
+    retries = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ("-started_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.kind} sync at {self.started_at:%Y-%m-%d %H:%M} ({self.status})"

@@ -1,0 +1,1 @@
+"""The mirrored Kartra data: leads, catalogues and each lead's state in them."""
