@@ -1,0 +1,182 @@
+"""One small applier per Kartra outbound action, and the table that dispatches to them.
+
+An applier changes the lead's state for its action and returns what the activity row for
+this delivery points at. Adding a Kartra event is one entry in ``APPLIERS`` plus, where it
+changes state, one function. Shapes: ``../shared/kartra-docs/001_e756867310665d73.txt``.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from leads.models import (
+    Asset,
+    AssetKind,
+    CalendarStatus,
+    Lead,
+    LeadTag,
+    List,
+    ListSubscription,
+    Product,
+    Sequence,
+    SequenceStatus,
+    SequenceSubscription,
+    Tag,
+    Transaction,
+)
+from leads.normalize import WebhookEvent
+from leads.services.catalog import catalog_resolve
+from leads.services.observation import Observation
+from leads.services.state import (
+    calendar_subscription_upsert,
+    membership_access_set,
+    product_resolve,
+    state_upsert,
+    survey_result_upsert,
+    transaction_upsert,
+)
+
+
+@dataclass
+class ActivityTarget:
+    """What an activity row points at."""
+
+    asset: Asset | None = None
+    product: Product | None = None
+    transaction: Transaction | None = None
+    points: int | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+Applier = Callable[[Lead, WebhookEvent, Observation], ActivityTarget]
+
+
+def _list(active: bool) -> Applier:
+    def apply(lead: Lead, event: WebhookEvent, observation: Observation) -> ActivityTarget:
+        ref = event.detail
+        row = catalog_resolve(List, kartra_id=ref.kartra_id, name=ref.name)
+        state_upsert(
+            ListSubscription,
+            lookup={"lead": lead, "list": row},
+            values={"active": active},
+            observation=observation,
+        )
+        return ActivityTarget(details={"list": row.name})
+
+    return apply
+
+
+def _tag(active: bool) -> Applier:
+    def apply(lead: Lead, event: WebhookEvent, observation: Observation) -> ActivityTarget:
+        ref = event.detail
+        row = catalog_resolve(Tag, kartra_id=ref.kartra_id, name=ref.name)
+        state_upsert(
+            LeadTag,
+            lookup={"lead": lead, "tag": row},
+            values={"active": active},
+            observation=observation,
+        )
+        return ActivityTarget(details={"tag": row.name})
+
+    return apply
+
+
+def _sequence(status: str) -> Applier:
+    def apply(lead: Lead, event: WebhookEvent, observation: Observation) -> ActivityTarget:
+        ref = event.detail
+        row = catalog_resolve(Sequence, kartra_id=ref.kartra_id, name=ref.name)
+        values: dict[str, Any] = {"status": status}
+        if status == SequenceStatus.ACTIVE:
+            values["step"] = None  # a new subscription starts over; get_lead tells the step
+        state_upsert(
+            SequenceSubscription,
+            lookup={"lead": lead, "sequence": row},
+            values=values,
+            observation=observation,
+        )
+        return ActivityTarget(details={"sequence": row.name})
+
+    return apply
+
+
+def _asset(kind: str) -> Applier:
+    def apply(lead: Lead, event: WebhookEvent, observation: Observation) -> ActivityTarget:
+        ref = event.detail
+        row = catalog_resolve(Asset, kartra_id=ref.kartra_id, name=ref.name, scope={"kind": kind})
+        return ActivityTarget(asset=row)
+
+    return apply
+
+
+def _transaction(lead: Lead, event: WebhookEvent, observation: Observation) -> ActivityTarget:
+    row = transaction_upsert(lead, event.detail, observation=observation)
+    return ActivityTarget(transaction=row, product=row.product)
+
+
+def _membership(active: bool) -> Applier:
+    def apply(lead: Lead, event: WebhookEvent, observation: Observation) -> ActivityTarget:
+        row = membership_access_set(lead, event.detail, active=active, observation=observation)
+        level = row.level.name if row.level_id else None
+        return ActivityTarget(details={"membership": row.membership.name, "level": level})
+
+    return apply
+
+
+def _product_signup(lead: Lead, event: WebhookEvent, observation: Observation) -> ActivityTarget:
+    return ActivityTarget(product=product_resolve(event.detail))
+
+
+def _calendar(status: str) -> Applier:
+    def apply(lead: Lead, event: WebhookEvent, observation: Observation) -> ActivityTarget:
+        row = calendar_subscription_upsert(
+            lead, event.detail, status=status, observation=observation
+        )
+        klass = row.calendar_class.name if row.calendar_class_id else None
+        return ActivityTarget(details={"calendar": row.calendar.name, "class": klass})
+
+    return apply
+
+
+def _survey(lead: Lead, event: WebhookEvent, observation: Observation) -> ActivityTarget:
+    row = survey_result_upsert(lead, event.detail, observation=observation)
+    score = str(row.score) if row.score is not None else None
+    return ActivityTarget(details={"survey": row.survey.name, "score": score})
+
+
+def _score(lead: Lead, event: WebhookEvent, observation: Observation) -> ActivityTarget:
+    # The delivery's own lead block carries the score too; the event's points win when this
+    # delivery is the newest profile observation.
+    if not observation.is_older_than(lead.mirror_profile_observed_at):
+        Lead.objects.filter(pk=lead.pk).update(score=event.detail)
+        lead.score = event.detail
+    return ActivityTarget(points=event.detail)
+
+
+APPLIERS: dict[str, Applier] = {
+    "list_subscription": _list(active=True),
+    "list_unsubscription": _list(active=False),
+    "assign_tag": _tag(active=True),
+    "unassign_tag": _tag(active=False),
+    "filled_form": _asset(AssetKind.FORM),
+    "sequence_subscription": _sequence(SequenceStatus.ACTIVE),
+    "sequence_unsubscription": _sequence(SequenceStatus.UNSUBSCRIBED),
+    "sequence_completion": _sequence(SequenceStatus.COMPLETED),
+    "click_tracking_link": _asset(AssetKind.TRACKING_LINK),
+    "click_page_split_test_link": _asset(AssetKind.SPLIT_TEST_LINK),
+    "buy_product": _transaction,
+    "refund_product": _transaction,
+    "partial_refund_product": _transaction,
+    "cancel_subscription": _transaction,
+    "video_play": _asset(AssetKind.VIDEO),
+    "video_complete": _asset(AssetKind.VIDEO),
+    "reaches_score": _score,
+    "membership_granted": _membership(active=True),
+    "membership_revoked": _membership(active=False),
+    "affiliate_signup": _product_signup,
+    "jv_signup": _product_signup,
+    "kartra_page_visit": _asset(AssetKind.PAGE),
+    "calendar_subscribe": _calendar(CalendarStatus.ACTIVE),
+    "calendar_complete": _calendar(CalendarStatus.COMPLETED),
+    "calendar_cancel": _calendar(CalendarStatus.CANCELLED),
+    "survey_complete": _survey,
+}

@@ -1,0 +1,29 @@
+"""Delete the raw bodies of old processed deliveries; the mirror's state stays."""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from events.selectors import deliveries_prunable, parse_age
+
+
+class Command(BaseCommand):
+    help = (
+        "Delete the raw bodies of processed deliveries older than an age (e.g. 90d). "
+        "Failed, rejected and unprocessed deliveries are never touched."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--older-than", required=True, help="age such as 90d, 12h, 2w")
+        parser.add_argument("--dry-run", action="store_true", help="only count")
+
+    def handle(self, *args, older_than, dry_run, **options):
+        try:
+            age = parse_age(older_than)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from exc
+        prunable = deliveries_prunable(older_than=age)
+        if dry_run:
+            self.stdout.write(f"Would prune the bodies of {prunable.count()} deliveries.")
+            return
+        pruned = prunable.update(body=None, body_pruned_at=timezone.now())
+        self.stdout.write(f"Pruned the bodies of {pruned} deliveries older than {older_than}.")

@@ -1,0 +1,1 @@
+"""Writes to the mirror, shared by the webhook appliers and the snapshot applier."""

@@ -1,0 +1,48 @@
+"""Suite-wide fixtures and the rules for tests that need PostgreSQL or Redis.
+
+A test marked ``postgres`` runs only when the database is PostgreSQL; one marked ``redis``
+only when Redis answers. Locally such a test is skipped with its reason; with ``CI=true``
+a missing service fails the run instead (``.ci/run`` checks the services first too).
+"""
+
+import os
+
+import pytest
+from django.conf import settings
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def redis_url() -> str:
+    return settings.KARTRA_REDIS_URL or "redis://127.0.0.1:6379/15"
+
+
+def _redis_reachable() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(redis_url(), socket_timeout=0.5).ping())
+    except redis.RedisError:
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    is_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    needs_redis = any(item.get_closest_marker("redis") for item in items)
+    redis_ok = _redis_reachable() if needs_redis else True
+    if needs_redis and not redis_ok and IN_CI:
+        raise pytest.UsageError(f"CI=true but Redis is unreachable at {redis_url()}")
+    for item in items:
+        if item.get_closest_marker("postgres") and not is_postgres:
+            item.add_marker(
+                pytest.mark.skip(reason="needs PostgreSQL: set DATABASE_URL=postgres://...")
+            )
+        if item.get_closest_marker("redis") and not redis_ok:
+            item.add_marker(pytest.mark.skip(reason=f"needs Redis at {redis_url()}"))
+
+
+@pytest.fixture(autouse=True)
+def _plain_http_test_client(settings):
+    """Tests talk plain HTTP to the test client and live server; production redirects to
+    HTTPS unless DJANGO_SECURE_SSL_REDIRECT says otherwise."""
+    settings.SECURE_SSL_REDIRECT = False
