@@ -96,8 +96,10 @@ def _apply(delivery: Delivery, event: WebhookEvent) -> Lead:
     lead = lead_lock(kartra_id=event.lead.kartra_id, email=event.lead.fields.get("email", ""))
     lead_apply_profile(lead, event.lead, observation=observation)
     applier = APPLIERS.get(event.action)
-    target = applier(lead, event, observation) if applier else ActivityTarget(
-        details={"action_details": event.raw_details}
+    target = (
+        applier(lead, event, observation)
+        if applier
+        else ActivityTarget(details={"action_details": event.raw_details})
     )
     Activity.objects.update_or_create(
         delivery=delivery,
@@ -136,8 +138,14 @@ def _finish(delivery: Delivery, status: str, error: str) -> Delivery:
     delivery.processed_at = timezone.now()
     delivery.save(
         update_fields=[
-            "status", "error", "traceback", "processed_at", "attempts", "action",
-            "lead_kartra_id", "lead",
+            "status",
+            "error",
+            "traceback",
+            "processed_at",
+            "attempts",
+            "action",
+            "lead_kartra_id",
+            "lead",
         ]
     )
     return delivery

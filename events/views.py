@@ -9,12 +9,12 @@ import logging
 
 from django.conf import settings
 from django.db import DatabaseError
+from django.db.transaction import non_atomic_requests
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.crypto import constant_time_compare
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
-from django.db.transaction import non_atomic_requests
 
 from .models import DeliveryStatus
 from .services import delivery_store

@@ -97,7 +97,9 @@ STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
 
 # Security: secure defaults whenever DEBUG is off; each can be relaxed by its variable.
 SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False) else None
+    ("HTTP_X_FORWARDED_PROTO", "https")
+    if env.bool("DJANGO_BEHIND_TLS_PROXY", default=False)
+    else None
 )
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
 SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=not DEBUG)

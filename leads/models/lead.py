@@ -92,9 +92,7 @@ class Lead(models.Model):
     )
     mirror_webhook_at = models.DateTimeField("last webhook", null=True, blank=True)
     mirror_refreshed_at = models.DateTimeField("last full refresh", null=True, blank=True)
-    mirror_refresh_requested_at = models.DateTimeField(
-        "refresh requested", null=True, blank=True
-    )
+    mirror_refresh_requested_at = models.DateTimeField("refresh requested", null=True, blank=True)
     mirror_last_activity_at = models.DateTimeField("last activity", null=True, blank=True)
     mirror_updated = models.DateTimeField("mirror row updated", auto_now=True)
 

@@ -61,9 +61,7 @@ class SequenceStatus(models.TextChoices):
 
 
 class SequenceSubscription(Observed):
-    lead = models.ForeignKey(
-        Lead, on_delete=models.CASCADE, related_name="sequence_subscriptions"
-    )
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="sequence_subscriptions")
     sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="subscriptions")
     step = models.IntegerField(null=True, blank=True)
     status = models.CharField(
@@ -140,12 +138,14 @@ class CalendarSubscription(Observed):
     """A lead's registration to a calendar class."""
 
     kartra_id = models.BigIntegerField("subscription id", null=True, blank=True, unique=True)
-    lead = models.ForeignKey(
-        Lead, on_delete=models.CASCADE, related_name="calendar_subscriptions"
-    )
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="calendar_subscriptions")
     calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="subscriptions")
     calendar_class = models.ForeignKey(
-        CalendarClass, null=True, blank=True, on_delete=models.SET_NULL, related_name="subscriptions"
+        CalendarClass,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="subscriptions",
     )
     status = models.CharField(max_length=16, choices=CalendarStatus.choices)
     vendor_id = models.BigIntegerField(null=True, blank=True)

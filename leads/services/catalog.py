@@ -64,9 +64,7 @@ def catalog_resolve(
                 row.kartra_id = kartra_id
                 row.save(update_fields=["kartra_id", *_auto_now(row)])
         if row is None:
-            return model.objects.create(
-                **scope, kartra_id=kartra_id, **{name_field: name}, **extra
-            )
+            return model.objects.create(**scope, kartra_id=kartra_id, **{name_field: name}, **extra)
         _update_changed(row, {name_field: name, **extra})
         return row
 
@@ -112,8 +110,6 @@ def catalog_resolve_names(
     found = lookup(wanted)
     missing = [n for n in wanted if n not in found]
     if missing:
-        model.objects.bulk_create(
-            [model(**scope, name=n) for n in missing], ignore_conflicts=True
-        )
+        model.objects.bulk_create([model(**scope, name=n) for n in missing], ignore_conflicts=True)
         found.update(lookup(missing))
     return found

@@ -26,8 +26,10 @@ def custom_fields_upsert(
     wanted = {r.identifier: r for r in records if r.identifier}
     if not wanted:
         return {}
-    id_of = {r.identifier: getattr(r, "kartra_id", None) or getattr(r, "field_kartra_id", None)
-             for r in wanted.values()}
+    id_of = {
+        r.identifier: getattr(r, "kartra_id", None) or getattr(r, "field_kartra_id", None)
+        for r in wanted.values()
+    }
     by_identifier = {f.identifier: f for f in CustomField.objects.filter(identifier__in=wanted)}
     CustomField.objects.bulk_create(
         [
@@ -73,8 +75,7 @@ def lead_apply_custom_values(
     if not fields:
         return
     existing = {
-        v.field_id: v
-        for v in CustomFieldValue.objects.filter(lead=lead, field__in=fields.values())
+        v.field_id: v for v in CustomFieldValue.objects.filter(lead=lead, field__in=fields.values())
     }
     to_create, to_update = [], []
     for record in values:
@@ -118,9 +119,7 @@ def _set_chosen_options(lead, values, fields, rows) -> None:
         field_id__in={f for f, _ in wanted}, kartra_id__in={k for _, k in wanted}
     )
     option_ids = {
-        (o.field_id, o.kartra_id): o.pk
-        for o in candidates
-        if (o.field_id, o.kartra_id) in wanted
+        (o.field_id, o.kartra_id): o.pk for o in candidates if (o.field_id, o.kartra_id) in wanted
     }
     through = CustomFieldValue.options.through
     through.objects.filter(customfieldvalue__in=[r.pk for r in row_by_field.values()]).delete()

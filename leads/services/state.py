@@ -126,7 +126,9 @@ def transaction_upsert(
         "raw": record.raw,
     }
     row, applied = state_upsert(
-        Transaction, lookup={"kartra_id": record.kartra_id}, values=values,
+        Transaction,
+        lookup={"kartra_id": record.kartra_id},
+        values=values,
         observation=observation,
     )
     if applied:
@@ -178,9 +180,16 @@ def calendar_subscription_upsert(
             .order_by("-observed_at")
             .first()
         )
-        lookup = {"pk": existing.pk} if existing else {
-            "lead": lead, "calendar": calendar, "calendar_class": klass, "kartra_id": None,
-        }
+        lookup = (
+            {"pk": existing.pk}
+            if existing
+            else {
+                "lead": lead,
+                "calendar": calendar,
+                "calendar_class": klass,
+                "kartra_id": None,
+            }
+        )
     values.setdefault("status", "Active")
     row, applied = state_upsert(
         CalendarSubscription, lookup=lookup, values=values, observation=observation

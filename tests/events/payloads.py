@@ -120,7 +120,10 @@ def action_details(action: str, *, as_int: bool = False) -> Any:
         "sequence_completion": ("sequence", "sequence", 41, "Welcome"),
         "click_tracking_link": ("tracking_link", "tracking_link", 51, "Promo link"),
         "click_page_split_test_link": (
-            "page_split_test_link", "page_split_test_link", 61, "Split A",
+            "page_split_test_link",
+            "page_split_test_link",
+            61,
+            "Split A",
         ),
         "video_play": ("video", "video", 71, "Intro video"),
         "video_complete": ("video", "video", 71, "Intro video"),
@@ -135,14 +138,19 @@ def action_details(action: str, *, as_int: bool = False) -> Any:
         kind = "refund" if action == "refund_product" else "partial_refund"
         return {
             "transaction_details": transaction_details(
-                9002, kind=kind, as_int=as_int, transaction_parent_id=num(9001),
+                9002,
+                kind=kind,
+                as_int=as_int,
+                transaction_parent_id=num(9001),
                 transaction_full_amount="-110.50" if kind == "refund" else "-20.00",
             )
         }
     if action == "cancel_subscription":
         return {
             "transaction_details": transaction_details(
-                9003, kind="cancellation", as_int=as_int,
+                9003,
+                kind="cancellation",
+                as_int=as_int,
                 transaction_subscription_id=num(555),
             )
         }
@@ -160,25 +168,32 @@ def action_details(action: str, *, as_int: bool = False) -> Any:
     if action in ("affiliate_signup", "jv_signup"):
         return {
             "product": {
-                "product_id": num(77), "product_name": "Course",
+                "product_id": num(77),
+                "product_name": "Course",
                 "official_product_name": "The Course",
             }
         }
     if action.startswith("calendar_"):
         return {
             "calendar": {
-                "calendar_id": num(123), "calendar_name": "Coaching",
-                "class_id": num(22), "class_name": "Intro call",
+                "calendar_id": num(123),
+                "calendar_name": "Coaching",
+                "class_id": num(22),
+                "class_name": "Intro call",
             }
         }
     if action == "survey_complete":
         return {
             "survey": {
-                "survey_id": num(127), "survey_name": "My Quiz", "survey_type": num(2),
-                "survey_score": num(50), "survey_completion_time": num(75),
+                "survey_id": num(127),
+                "survey_name": "My Quiz",
+                "survey_type": num(2),
+                "survey_score": num(50),
+                "survey_completion_time": num(75),
                 "questions": [
                     {
-                        "question_id": num(150), "question_title": "5+5",
+                        "question_id": num(150),
+                        "question_title": "5+5",
                         "question_correct": num(1),
                         "answers": [{"option_id": num(125), "option_value": "10"}],
                     }

@@ -25,13 +25,32 @@ from .payloads import body
 pytestmark = pytest.mark.django_db
 
 ACTIONS = [
-    "list_subscription", "list_unsubscription", "assign_tag", "unassign_tag", "filled_form",
-    "sequence_subscription", "sequence_unsubscription", "sequence_completion",
-    "click_tracking_link", "click_page_split_test_link", "buy_product", "refund_product",
-    "partial_refund_product", "cancel_subscription", "video_play", "video_complete",
-    "reaches_score", "membership_granted", "membership_revoked", "affiliate_signup",
-    "jv_signup", "kartra_page_visit", "calendar_subscribe", "calendar_complete",
-    "calendar_cancel", "survey_complete",
+    "list_subscription",
+    "list_unsubscription",
+    "assign_tag",
+    "unassign_tag",
+    "filled_form",
+    "sequence_subscription",
+    "sequence_unsubscription",
+    "sequence_completion",
+    "click_tracking_link",
+    "click_page_split_test_link",
+    "buy_product",
+    "refund_product",
+    "partial_refund_product",
+    "cancel_subscription",
+    "video_play",
+    "video_complete",
+    "reaches_score",
+    "membership_granted",
+    "membership_revoked",
+    "affiliate_signup",
+    "jv_signup",
+    "kartra_page_visit",
+    "calendar_subscribe",
+    "calendar_complete",
+    "calendar_cancel",
+    "survey_complete",
 ]
 
 
@@ -70,8 +89,12 @@ def _state(action: str, lead: Lead):
         row = SurveyResult.objects.get(lead=lead)
         answer = row.answers.get()
         return (
-            row.survey.kartra_id, row.score, row.completion_time, answer.question.title,
-            answer.correct, [o.value for o in answer.options.all()],
+            row.survey.kartra_id,
+            row.score,
+            row.completion_time,
+            answer.question.title,
+            answer.correct,
+            [o.value for o in answer.options.all()],
         )
     if action in ("buy_product", "refund_product", "partial_refund_product", "cancel_subscription"):
         row = Transaction.objects.get(lead=lead)

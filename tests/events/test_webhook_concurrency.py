@@ -25,8 +25,14 @@ from .payloads import body
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 ACTIONS = [
-    "assign_tag", "unassign_tag", "list_subscription", "list_unsubscription",
-    "buy_product", "video_play", "membership_granted", "sequence_subscription",
+    "assign_tag",
+    "unassign_tag",
+    "list_subscription",
+    "list_unsubscription",
+    "buy_product",
+    "video_play",
+    "membership_granted",
+    "sequence_subscription",
 ]
 
 
@@ -38,9 +44,7 @@ def _make_deliveries(seed: int) -> list[int]:
         lead_id = rng.choice([1, 2, 3])
         raw = body(rng.choice(ACTIONS), lead_id=lead_id, first_name=f"name-{n}")
         delivery = delivery_store(body=raw)
-        Delivery.objects.filter(pk=delivery.pk).update(
-            received_at=now - timedelta(seconds=600 - n)
-        )
+        Delivery.objects.filter(pk=delivery.pk).update(received_at=now - timedelta(seconds=600 - n))
         ids.append(delivery.pk)
     return ids
 

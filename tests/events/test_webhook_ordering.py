@@ -45,7 +45,8 @@ def test_purchase_delivered_twice_is_one_transaction_and_flagged(post):
     assert first.probable_duplicate_of is None
     assert second.probable_duplicate_of == first
     assert list(Activity.objects.order_by("pk").values_list("probable_duplicate", flat=True)) == [
-        False, True,
+        False,
+        True,
     ]
 
 
@@ -53,9 +54,7 @@ def test_identical_body_outside_the_window_is_not_a_duplicate(settings):
     settings.KARTRA_DUPLICATE_WINDOW = 60
     raw = body("assign_tag")
     first = delivery_store(body=raw)
-    Delivery.objects.filter(pk=first.pk).update(
-        received_at=timezone.now() - timedelta(seconds=61)
-    )
+    Delivery.objects.filter(pk=first.pk).update(received_at=timezone.now() - timedelta(seconds=61))
     assert delivery_store(body=raw).probable_duplicate_of is None
 
 

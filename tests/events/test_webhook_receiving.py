@@ -15,8 +15,12 @@ pytestmark = pytest.mark.django_db
 
 
 def _mirror_rows() -> tuple[int, int, int, int]:
-    return (Lead.objects.count(), Tag.objects.count(), LeadTag.objects.count(),
-            Activity.objects.count())
+    return (
+        Lead.objects.count(),
+        Tag.objects.count(),
+        LeadTag.objects.count(),
+        Activity.objects.count(),
+    )
 
 
 def test_unknown_token_is_404_and_stores_nothing(post, client):
@@ -62,7 +66,9 @@ def test_delivery_keeps_raw_body_headers_and_hash(client):
 def test_trusted_proxy_address_is_used(client, settings):
     settings.KARTRA_TRUSTED_PROXY_COUNT = 1
     response = client.post(
-        f"/webhooks/kartra/{TOKEN}/", data=body("assign_tag"), content_type="application/json",
+        f"/webhooks/kartra/{TOKEN}/",
+        data=body("assign_tag"),
+        content_type="application/json",
         HTTP_X_FORWARDED_FOR="203.0.113.9, 198.51.100.7",
     )
     assert Delivery.objects.get(pk=response.json()["delivery"]).remote_addr == "198.51.100.7"
@@ -76,8 +82,11 @@ def test_docs_example_with_trailing_commas_is_accepted(post):
 
 
 def _with(**changes) -> bytes:
-    payload = {"lead": lead_block(), "action": "assign_tag",
-               "action_details": action_details("assign_tag")}
+    payload = {
+        "lead": lead_block(),
+        "action": "assign_tag",
+        "action_details": action_details("assign_tag"),
+    }
     for key, value in changes.items():
         if value is None:
             payload.pop(key)
@@ -93,8 +102,11 @@ BAD_BODIES = {
     "form-encoded": b"lead%5Bid%5D=1&action=assign_tag",
     "lead missing": _with(lead=None),
     "lead id missing": json.dumps(
-        {"lead": {"email": "a@b.c"}, "action": "assign_tag",
-         "action_details": action_details("assign_tag")}
+        {
+            "lead": {"email": "a@b.c"},
+            "action": "assign_tag",
+            "action_details": action_details("assign_tag"),
+        }
     ).encode(),
     "lead id not a number": _with(lead=lead_block(id="abc")),
     "action missing": _with(action=None),
@@ -133,8 +145,11 @@ def test_body_over_the_limit_is_413_and_the_refusal_recorded(post, settings):
 
 def test_unknown_action_applies_profile_and_is_flagged(post):
     raw = json.dumps(
-        {"lead": lead_block(), "action": "visits_external_page",
-         "action_details": {"external_page": {"url": "https://example.org"}}}
+        {
+            "lead": lead_block(),
+            "action": "visits_external_page",
+            "action_details": {"external_page": {"url": "https://example.org"}},
+        }
     ).encode()
     response = post(raw)
 

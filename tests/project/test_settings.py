@@ -22,7 +22,10 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 def test_check_deploy_passes_with_production_variables():
     result = _manage(
-        "check", "--deploy", "--fail-level", "WARNING",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
         DJANGO_SECRET_KEY="k" * 20 + "-production-secret-" + "z" * 30,
         DJANGO_ALLOWED_HOSTS="mirror.example.com",
     )
@@ -42,7 +45,11 @@ def test_debug_is_off_unless_set():
     )
     assert result.stdout.strip() == "False"
     result = _manage(
-        "shell", "-v", "0", "-c", "from django.conf import settings; print(settings.DEBUG)",
+        "shell",
+        "-v",
+        "0",
+        "-c",
+        "from django.conf import settings; print(settings.DEBUG)",
         DJANGO_DEBUG="1",
     )
     assert result.stdout.strip() == "True"

@@ -18,7 +18,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("ids", nargs="*", type=int, help="delivery ids")
         parser.add_argument(
-            "--status", action="append", choices=[s.value for s in DeliveryStatus],
+            "--status",
+            action="append",
+            choices=[s.value for s in DeliveryStatus],
             help="only deliveries with this status (repeatable)",
         )
         parser.add_argument("--action", action="append", help="only this action (repeatable)")
@@ -30,7 +32,9 @@ class Command(BaseCommand):
             raise CommandError("say what to replay: ids, --status, --action, --since/--until")
         try:
             selection = deliveries_matching(
-                ids=ids, statuses=status, actions=action,
+                ids=ids,
+                statuses=status,
+                actions=action,
                 since=parse_moment(since) if since else None,
                 until=parse_moment(until) if until else None,
             )
