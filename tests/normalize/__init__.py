@@ -1,0 +1,1 @@
+"""Tests of leads.normalize: pure parsing of Kartra payloads, no database."""
