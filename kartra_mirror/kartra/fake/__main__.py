@@ -1,0 +1,66 @@
+"""Run the fake Kartra API standalone.
+
+    python -m kartra_mirror.kartra.fake --port 8765 --leads 300
+    python -m kartra_mirror.kartra.fake --webhook-url http://127.0.0.1:8000/kartra/webhook/TOKEN \
+        --events 100 --interval 0.2
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from . import FakeAccount, FakeKartra, post_webhook
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse arguments, serve until interrupted, optionally play webhooks to a URL."""
+    parser = argparse.ArgumentParser(description="Fake Kartra inbound API (loopback HTTP).")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--leads", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--app-id", default="fake-app-id")
+    parser.add_argument("--api-key", default="fake-api-key")
+    parser.add_argument("--api-password", default="fake-api-password")
+    parser.add_argument("--rate-limit", type=int, default=20, help="calls per second per app")
+    parser.add_argument("--webhook-url", help="POST played events to this URL")
+    parser.add_argument("--events", type=int, default=0, help="how many events to play")
+    parser.add_argument("--interval", type=float, default=0.5, help="seconds between events")
+    args = parser.parse_args(argv)
+
+    account = FakeAccount.generate(args.leads, seed=args.seed)
+    fake = FakeKartra(
+        account,
+        app_id=args.app_id,
+        api_key=args.api_key,
+        api_password=args.api_password,
+        rate_limit=args.rate_limit,
+        host=args.host,
+        port=args.port,
+    )
+    with fake:
+        print(f"Fake Kartra API at {fake.base_url}", flush=True)
+        print(
+            f"  KARTRA_API_URL={fake.base_url} KARTRA_APP_ID={args.app_id} "
+            f"KARTRA_API_KEY={args.api_key} KARTRA_API_PASSWORD={args.api_password}"
+        )
+        sample = list(account.leads.values())[:3]
+        print(
+            "  sample leads: " + ", ".join(f"{lead.id} <{lead.email}>" for lead in sample),
+            flush=True,
+        )
+        try:
+            if args.webhook_url and args.events:
+                for mutation, body in account.play(args.events, seed=args.seed):
+                    response = post_webhook(args.webhook_url, body)
+                    print(f"  {mutation.action} lead {mutation.lead_id} -> {response.status_code}")
+                    time.sleep(args.interval)
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            print("stopping")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,404 @@
+"""``FakeAccount.generate``: a realistic, deterministic demo account."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from .model import (
+    KARTRA_TZ,
+    TEXT_FIELD_TYPES,
+    Calendar,
+    CalendarSubscription,
+    CustomField,
+    Host,
+    Lead,
+    ListSubscription,
+    Membership,
+    MembershipAccess,
+    MembershipLevel,
+    Named,
+    PricePoint,
+    Product,
+    Sequence,
+    SequenceSubscription,
+    Subscription,
+    Survey,
+    SurveyQuestion,
+    SurveyResult,
+    Transaction,
+    words,
+)
+
+if TYPE_CHECKING:
+    from .account import FakeAccount
+
+D = Decimal
+FIRST = words("Joe Ana Liam Mia Noah Emma Omar Sofia Yuki Lena Ravi Chloe Mateo Aisha Ivan Zoe")
+LAST = words("Smith Garcia Müller Rossi Kim Novak Silva Dubois Okafor Jensen Tanaka Brown")
+PLACES = [  # country, state, city, zip, phone code, time zone, ip prefix
+    ("US", "CA", "San Diego", "92101", "+1", "America/Los_Angeles", "23.94"),
+    ("US", "NY", "New York", "10001", "+1", "America/New_York", "71.190"),
+    ("GB", "", "London", "EC1A 1BB", "+44", "Europe/London", "81.2"),
+    ("DE", "BE", "Berlin", "10115", "+49", "Europe/Amsterdam", "85.214"),
+    ("RO", "B", "Bucharest", "010011", "+40", "Europe/Bucharest", "86.120"),
+    ("BR", "SP", "São Paulo", "01000-000", "+55", "America/Sao_Paulo", "177.32"),
+    ("JP", "13", "Tokyo", "100-0001", "+81", "Asia/Tokyo", "126.0"),
+]
+IP_COUNTRY = {
+    "US": "United States",
+    "GB": "United Kingdom",
+    "DE": "Germany",
+    "RO": "Romania",
+    "BR": "Brazil",
+    "JP": "Japan",
+}
+SOURCES = words("single-optin double-optin helpdesk affiliate-signup checkout import api manual")
+
+
+def _named(start: int, names: str) -> dict[int, Named]:
+    return {start + i: Named(start + i, name) for i, name in enumerate(names.split("|"))}
+
+
+def _catalogue(account: FakeAccount) -> None:
+    account.tags = _named(
+        101,
+        "Customer|Lead magnet|Webinar attendee|VIP|Cold|Hot lead|"
+        "Affiliate|Newsletter|Black Friday 2023|Podcast listener|"
+        "Coaching prospect|Refunded",
+    )
+    account.lists = _named(
+        201, "Newsletter|Webinar registrants|Customers|Product launch|Podcast|Beta testers"
+    )
+    account.sequences = {
+        sid: Sequence(sid, name, steps)
+        for sid, name, steps in [
+            (301, "Welcome series", 5),
+            (302, "Webinar reminders", 3),
+            (303, "Onboarding", 7),
+            (304, "Re-engagement", 4),
+            (305, "Launch sequence", 6),
+        ]
+    }
+    account.memberships = {
+        401: Membership(
+            401,
+            "Academy",
+            [
+                MembershipLevel(4101, "Basic"),
+                MembershipLevel(4102, "Pro"),
+                MembershipLevel(4103, "VIP"),
+            ],
+        ),
+        402: Membership(
+            402,
+            "Coaching Club",
+            [MembershipLevel(4201, "Member"), MembershipLevel(4202, "Inner circle")],
+        ),
+    }
+    account.products = {
+        501: Product(501, "ebook-2024", "The Launch Ebook", [PricePoint(1, D("27.00"))]),
+        502: Product(
+            502,
+            "course-main",
+            "Launch Course",
+            [PricePoint(1, D("497.00")), PricePoint(2, D("197.00"), recurring=True, payments=3)],
+        ),
+        503: Product(
+            503,
+            "membership-monthly",
+            "Academy Monthly",
+            [PricePoint(1, D("47.00"), recurring=True, payments=9999, trial_days=14)],
+        ),
+        504: Product(504, "coaching-1on1", "1:1 Coaching", [PricePoint(1, D("1997.00"))]),
+        505: Product(505, "workshop-ticket", "Live Workshop", [PricePoint(1, D("97.00"))]),
+        506: Product(
+            506,
+            "bundle",
+            "Everything Bundle",
+            [PricePoint(1, D("297.00")), PricePoint(2, D("597.00"))],
+        ),
+    }
+    hosts = [
+        Host("host", "host", "hostemail@gmail.com"),
+        Host("co-host", "co-host", "cohostemail@gmail.com"),
+    ]
+    account.calendars = {
+        601: Calendar(
+            601,
+            "Discovery calls",
+            321,
+            "America/New_York",
+            hosts[:1],
+            [Named(6101, "30-minute call"), Named(6102, "Strategy session")],
+        ),
+        602: Calendar(
+            602,
+            "Group coaching",
+            321,
+            "America/Detroit",
+            hosts,
+            [Named(6201, "Monday group"), Named(6202, "Thursday Q&A")],
+        ),
+    }
+    account.surveys = {
+        701: Survey(
+            701,
+            "My Survey",
+            1,
+            [
+                SurveyQuestion(
+                    146,
+                    "Age",
+                    [
+                        Named(105, "Under 18"),
+                        Named(106, "Between 18 and 30"),
+                        Named(107, "Over 30"),
+                    ],
+                ),
+                SurveyQuestion(
+                    147,
+                    "What pets do you like",
+                    [Named(109, "Cats"), Named(110, "Dogs"), Named(111, "Fish")],
+                ),
+            ],
+        ),
+        702: Survey(
+            702,
+            "My Quiz",
+            2,
+            [
+                SurveyQuestion(150, "5+5", [Named(125, "10"), Named(126, "55")], (125,)),
+                SurveyQuestion(
+                    151,
+                    "Which are mammals",
+                    [Named(131, "Cats"), Named(132, "Dogs"), Named(133, "Trout")],
+                    (131, 132),
+                ),
+            ],
+        ),
+    }
+    # Option ids restart per field, as in the 002 example (color 1, 2; gender 1).
+    account.custom_fields = {
+        323: CustomField(
+            323, "color", "checkbox", [Named(1, "red"), Named(2, "blue"), Named(3, "green")]
+        ),
+        324: CustomField(
+            324, "gender", "drop_down", [Named(1, "male"), Named(2, "female"), Named(3, "other")]
+        ),
+        325: CustomField(325, "favorite_dish", "input_field"),
+        326: CustomField(326, "bio", "text_area"),
+        327: CustomField(327, "plan", "radio_button", [Named(1, "basic"), Named(2, "pro")]),
+    }
+    account.pages = _named(
+        801, "Home|Webinar registration|Thank you|Sales page|Checkout|Blog|Member login|Contact"
+    )
+    account.forms = _named(901, "Newsletter opt-in|Webinar sign-up|Quiz entry|Contact form")
+    account.videos = _named(951, "Welcome video|Webinar replay|Module 1|Testimonials|Launch teaser")
+    account.tracking_links = _named(981, "Facebook ad|Newsletter footer|Podcast notes|YouTube")
+    account.split_test_links = _named(991, "Sales page test|Opt-in A/B|Pricing test")
+
+
+def _profile(account: FakeAccount, index: int, rng: random.Random) -> Lead:
+    first, last = rng.choice(FIRST), rng.choice(LAST)
+    country, state, city, zip_code, phone_cc, tz, ip = rng.choice(PLACES)
+    joined = account.now - timedelta(days=rng.randint(1, 900), seconds=rng.randint(0, 86399))
+    gdpr = rng.randint(0, 5)
+    ascii_last = last.replace("ü", "u")
+    lead = Lead(
+        id=account.new_id("lead", 1001),
+        email=f"{first}.{ascii_last}{index}@example.com".lower(),
+        first_name=first,
+        last_name=last,
+        date_joined=joined,
+        middle_name=rng.choice(["", "", "J.", "Maria"]),
+        username=f"{first}{ascii_last}{index}".lower(),
+        company=rng.choice(["", "", "Acme Inc", "Studio Nine", "Kim & Co"]),
+        phone_country_code=phone_cc,
+        phone=str(rng.randint(2000000, 9999999)),
+        ip=f"{ip}.{rng.randint(1, 254)}.{rng.randint(1, 254)}",
+        ip_country=IP_COUNTRY[country],
+        address=f"{rng.randint(1, 300)} Main St",
+        zip=zip_code,
+        city=city,
+        state=state,
+        country=country,
+        website=rng.choice(["", "https://example.com", "https://blog.example.org"]),
+        facebook=rng.choice(["", f"https://facebook.com/{first.lower()}"]),
+        lead_preferred_time_zone=tz,
+        source=rng.choice(SOURCES),
+        source_id=rng.randint(0, 99),
+        score=rng.choice([0, 0, 5, 10, 25, 60]),
+        blacklisted=rng.random() < 0.03,
+        gdpr_lead_status=gdpr,
+        gdpr_agreed=rng.random() < 0.6,
+        gdpr_lead_status_date=None if gdpr == 0 else joined + timedelta(minutes=1),
+        gdpr_lead_status_ip="" if gdpr == 0 else ip + ".1.1",
+        notes=rng.choice(["", "", "Met at the workshop"]),
+        sequence_key="tree_name" if index % 2 == 0 else "sequence_name",
+        transaction_style="example" if (index // 2) % 2 == 0 else "table",
+        empty_style="N/A" if index % 4 == 3 else "",
+        empty_date_style="" if index % 3 == 2 else "0000-00-00 00:00:00",
+    )
+    if index > 3 and rng.random() < 0.2:
+        lead.referring_id = rng.randint(1001, 1000 + index)
+    for cf in account.custom_fields.values():
+        if cf.type in TEXT_FIELD_TYPES:
+            lead.custom_fields[cf.id] = rng.choice(["", "beef lasagna", "pad thai", "Hello!"])
+        elif cf.type == "checkbox":
+            lead.custom_fields[cf.id] = sorted(
+                o.id for o in rng.sample(cf.options, rng.randint(0, 2))
+            )
+        else:
+            lead.custom_fields[cf.id] = rng.choice([[], [rng.choice(cf.options).id]])
+    return lead
+
+
+def _purchase(
+    account: FakeAccount,
+    lead: Lead,
+    product_id: int,
+    number: int,
+    when: datetime,
+    rng: random.Random,
+    follow_ups: str,
+) -> None:
+    """A sale plus follow-ups: ``r`` rebill, ``f`` failed, ``c`` cancellation, ``R`` refund,
+    ``p`` partial refund, ``C`` chargeback."""
+    pp = account.price_point(product_id, number)
+    sale_id = account.new_id("transaction", 50001)
+    sub_id = 0
+    if pp.recurring:
+        sub_id = account.new_id("subscription", 7001)
+        left = 9999 if pp.payments >= 9999 else pp.payments - 1
+        lead.subscriptions.append(Subscription(sub_id, product_id, number, sale_id, "active", left))
+    txns = [
+        Transaction(
+            sale_id,
+            "sale",
+            product_id,
+            number,
+            pp.amount,
+            when,
+            subscription_id=sub_id,
+            original_id=sale_id,
+            base_amount=pp.amount,
+            processor=rng.choice(["Stripe", "PayPal", "Braintree", "Authorize.net"]),
+            tax=D("0.00"),
+        )
+    ]
+    kinds = {
+        "r": "rebill",
+        "f": "failed",
+        "c": "cancellation",
+        "R": "refund",
+        "p": "partial_refund",
+        "C": "chargeback",
+    }
+    for n, code in enumerate(follow_ups, start=1):
+        kind = kinds[code]
+        amount = {"cancellation": D("0.00"), "partial_refund": (pp.amount / 3).quantize(D("0.01"))}
+        txns.append(
+            Transaction(
+                account.new_id("transaction", 50001),
+                kind,
+                product_id,
+                number,
+                amount.get(kind, pp.amount),
+                when + timedelta(days=30 * n),
+                parent_id=0 if kind in ("rebill", "failed", "cancellation") else sale_id,
+                subscription_id=sub_id,
+                pay_number=n + 1 if kind == "rebill" else 1,
+                original_id=sale_id,
+                base_amount=pp.amount,
+            )
+        )
+        sub = next((s for s in lead.subscriptions if s.id == sub_id), None)
+        if sub and kind == "rebill" and sub.payments_left != 9999:
+            sub.payments_left = max(sub.payments_left - 1, 0)
+        if sub and kind == "cancellation":
+            sub.status, sub.payments_left = "cancelled", 0
+    lead.transactions.extend(txns)
+
+
+def _relations(account: FakeAccount, lead: Lead, rng: random.Random, full: bool) -> None:
+    chance = (lambda p: True) if full else (lambda p: rng.random() < p)
+    lead.tags = {
+        t.id for t in rng.sample(list(account.tags.values()), rng.randint(1 if full else 0, 4))
+    }
+    for lst in rng.sample(list(account.lists.values()), 3 if full else rng.randint(0, 3)):
+        lead.lists[lst.id] = ListSubscription(lst.id, rng.random() < 0.8)
+    if full:
+        first_list = next(iter(lead.lists))
+        lead.lists[first_list].active = False
+    seqs = rng.sample(list(account.sequences.values()), 3 if full else rng.randint(0, 2))
+    for n, seq in enumerate(seqs):
+        state = n % 3 if full else rng.randint(0, 2)
+        step = seq.steps if state == 2 else rng.randint(1, seq.steps)
+        status = "unsubscribed" if state == 1 else "active"
+        lead.sequences[seq.id] = SequenceSubscription(seq.id, step, status, state == 2)
+    if chance(0.3):
+        for membership in list(account.memberships.values())[: 2 if full else 1]:
+            level = rng.choice(membership.levels)
+            active = membership.id == 401 or not full
+            lead.memberships[membership.id] = MembershipAccess(membership.id, level.id, active)
+    when = lead.date_joined + timedelta(hours=2)
+    if full:
+        _purchase(account, lead, 502, 2, when, rng, "rrc")
+        _purchase(account, lead, 503, 1, when, rng, "rf")
+        _purchase(account, lead, 501, 1, when, rng, "R")
+        _purchase(account, lead, 506, 1, when, rng, "p")
+        _purchase(account, lead, 505, 1, when, rng, "C")
+    elif chance(0.4):
+        product = rng.choice(list(account.products.values()))
+        pp = rng.choice(product.price_points)
+        follow = rng.choice(["", "", "r", "R", "p"]) if pp.recurring else rng.choice(["", "", "R"])
+        _purchase(account, lead, product.id, pp.number, when, rng, follow)
+    if chance(0.15):
+        statuses = ["Active", "Pending", "Completed", "Declined", "Cancelled"]
+        for n, status in enumerate(statuses if full else [rng.choice(statuses)]):
+            calendar = rng.choice(list(account.calendars.values()))
+            klass = rng.choice(calendar.classes)
+            start = (when + timedelta(days=7 + n)).replace(minute=0, second=0)
+            events = [(start, 60), (start + timedelta(days=1), 40)][: rng.randint(1, 2)]
+            lead.calendars.append(
+                CalendarSubscription(
+                    account.new_id("calendar_subscription", 1801),
+                    calendar.id,
+                    klass.id,
+                    status,
+                    events,
+                )
+            )
+    for survey in account.surveys.values():
+        if chance(0.2):
+            answers = {q.id: [rng.choice(q.options).id] for q in survey.questions}
+            score = None if survey.type == 1 else rng.choice([0, 50, 100])
+            done = when + timedelta(days=2)
+            lead.surveys.append(SurveyResult(survey.id, score, rng.randint(20, 200), done, answers))
+    if chance(0.05):
+        lead.affiliate_products.add(rng.choice(list(account.products)))
+    if chance(0.05):
+        lead.jv_products.add(rng.choice(list(account.products)))
+
+
+def generate_account(account: FakeAccount, n_leads: int, seed: int) -> FakeAccount:
+    """Fill ``account`` with the demo catalogue and ``n_leads`` leads.
+
+    Leads 0, 2, 3 and 5 get every relation kind (covering both ``tree_name``/``sequence_name``
+    and both transaction key styles); lead 1 is deleted. Others are random.
+    """
+    rng = random.Random(seed)
+    account.rng = random.Random(seed + 1)
+    _catalogue(account)
+    for index in range(n_leads):
+        lead = _profile(account, index, rng)
+        _relations(account, lead, rng, full=index in (0, 2, 3, 5))
+        if index == 1 or (index > 5 and rng.random() < 0.05):
+            lead.deleted = True
+            lead.deleted_date = account.now - timedelta(days=rng.randint(1, 30))
+        account.leads[lead.id] = lead
+    account.now = account.now.astimezone(KARTRA_TZ)
+    return account

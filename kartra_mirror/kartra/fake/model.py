@@ -1,0 +1,252 @@
+"""The fake account's data: the catalogue (tags, lists, products, ...) and leads with relations.
+
+Ids are plain ints here; how they travel (strings or integers) is decided when rendering.
+Dates are aware datetimes in America/New_York, Kartra's zone (002 doc: "in EST timezone").
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+KARTRA_TZ = ZoneInfo("America/New_York")
+
+
+def words(text: str) -> list[str]:
+    """Split a space-separated list of names (keeps long key lists readable)."""
+    return text.split()
+
+
+FieldType = Literal["input_field", "text_area", "drop_down", "radio_button", "checkbox"]
+TEXT_FIELD_TYPES = ("input_field", "text_area")
+TransactionType = Literal[
+    "sale", "refund", "partial_refund", "rebill", "cancellation", "chargeback", "failed"
+]
+CalendarStatus = Literal["Active", "Pending", "Completed", "Declined", "Cancelled"]
+
+
+@dataclass
+class Named:
+    """A catalogue item that only has an id and a name (tag, list, page, form, video, link)."""
+
+    id: int
+    name: str
+
+
+@dataclass
+class Sequence:
+    id: int
+    name: str
+    steps: int
+
+
+@dataclass
+class MembershipLevel:
+    id: int
+    name: str
+
+
+@dataclass
+class Membership:
+    id: int
+    name: str
+    levels: list[MembershipLevel]
+
+
+@dataclass
+class PricePoint:
+    """Price point ``number`` (1, 2, ...) within a product; recurring ones open subscriptions."""
+
+    number: int
+    amount: Decimal
+    recurring: bool = False
+    payments: int = 0  # number of rebills for recurring price points; 9999 = until cancelled
+    trial_days: int = 0
+
+
+@dataclass
+class Product:
+    id: int
+    name: str
+    official_name: str
+    price_points: list[PricePoint]
+
+
+@dataclass
+class Host:
+    first_name: str
+    last_name: str
+    email: str
+
+
+@dataclass
+class Calendar:
+    id: int
+    name: str
+    vendor_id: int
+    vendor_timezone: str
+    hosts: list[Host]
+    classes: list[Named]
+
+
+@dataclass
+class SurveyQuestion:
+    id: int
+    title: str
+    options: list[Named]
+    correct_option_ids: tuple[int, ...] = ()  # quizzes only
+
+
+@dataclass
+class Survey:
+    id: int
+    name: str
+    type: int  # 1 survey, 2 quiz
+    questions: list[SurveyQuestion]
+
+
+@dataclass
+class CustomField:
+    id: int
+    identifier: str
+    type: FieldType
+    options: list[Named] = field(default_factory=list)
+
+
+# -- lead relations -------------------------------------------------------------------------
+
+
+@dataclass
+class ListSubscription:
+    list_id: int
+    active: bool
+
+
+@dataclass
+class SequenceSubscription:
+    sequence_id: int
+    step: int
+    status: Literal["active", "unsubscribed"]
+    completed: bool = False
+
+
+@dataclass
+class MembershipAccess:
+    membership_id: int
+    level_id: int
+    active: bool
+
+
+@dataclass
+class Transaction:
+    id: int
+    type: TransactionType
+    product_id: int
+    price_point: int
+    amount: Decimal
+    date: datetime
+    parent_id: int = 0
+    subscription_id: int = 0
+    pay_number: int = 1
+    original_id: int = 0
+    base_amount: Decimal = Decimal("0.00")
+    discount: Decimal = Decimal("0.00")
+    tax: Decimal = Decimal("0.00")
+    shipping: Decimal = Decimal("0.00")
+    processor: str = "Stripe"
+    affiliate: str = ""
+
+
+@dataclass
+class Subscription:
+    id: int
+    product_id: int
+    price_point: int
+    original_transaction_id: int
+    status: Literal["active", "cancelled"]
+    payments_left: int
+
+
+@dataclass
+class CalendarSubscription:
+    id: int
+    calendar_id: int
+    class_id: int
+    status: CalendarStatus
+    events: list[tuple[datetime, int]]  # (start, minutes)
+
+
+@dataclass
+class SurveyResult:
+    survey_id: int
+    score: int | None  # None for plain surveys ("N/A")
+    completion_time: int  # seconds
+    completion_date: datetime
+    answers: dict[int, list[int]]  # question id -> option ids
+
+
+@dataclass
+class Lead:
+    """One lead: profile, relations and the per-lead rendering quirks."""
+
+    id: int
+    email: str
+    first_name: str
+    last_name: str
+    date_joined: datetime
+    middle_name: str = ""
+    last_name2: str = ""
+    username: str = ""
+    company: str = ""
+    sales_tax_id: str = ""
+    phone_country_code: str = ""
+    phone: str = ""
+    ip: str = ""
+    ip_country: str = ""
+    address: str = ""
+    zip: str = ""
+    city: str = ""
+    state: str = ""
+    country: str = ""
+    lead_picture: str = "https://s3.amazonaws.com/kartra/internal/default_user.png"
+    website: str = ""
+    facebook: str = ""
+    twitter: str = ""
+    linkedin: str = ""
+    google_plus: str = ""
+    notes: str = ""
+    lead_preferred_time_zone: str = "America/New_York"
+    source: str = "single-optin"
+    source_id: int = 0
+    referring_id: int = 0
+    score: int = 0
+    blacklisted: bool = False
+    gdpr_lead_status: int = 0
+    gdpr_lead_status_date: datetime | None = None
+    gdpr_lead_status_ip: str = ""
+    gdpr_agreed: bool = False  # rendered 1 by get_lead but 0 by webhooks (the docs disagree)
+    deleted: bool = False
+    deleted_date: datetime | None = None
+    # relations
+    tags: set[int] = field(default_factory=set)
+    lists: dict[int, ListSubscription] = field(default_factory=dict)
+    sequences: dict[int, SequenceSubscription] = field(default_factory=dict)
+    memberships: dict[int, MembershipAccess] = field(default_factory=dict)
+    transactions: list[Transaction] = field(default_factory=list)
+    subscriptions: list[Subscription] = field(default_factory=list)
+    calendars: list[CalendarSubscription] = field(default_factory=list)
+    surveys: list[SurveyResult] = field(default_factory=list)
+    custom_fields: dict[int, str | list[int]] = field(default_factory=dict)
+    affiliate_products: set[int] = field(default_factory=set)
+    jv_products: set[int] = field(default_factory=set)
+    forms: list[int] = field(default_factory=list)
+    activity: Counter[str] = field(default_factory=Counter)
+    # rendering quirks of get_lead (002 doc: example vs table)
+    sequence_key: Literal["tree_name", "sequence_name"] = "tree_name"
+    transaction_style: Literal["example", "table"] = "example"
+    empty_style: Literal["", "N/A"] = ""
+    empty_date_style: Literal["", "0000-00-00 00:00:00"] = "0000-00-00 00:00:00"
