@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import models
+
 from leads.models import (
     Asset,
     AssetKind,
@@ -51,50 +53,17 @@ class ActivityTarget:
 Applier = Callable[[Lead, WebhookEvent, Observation], ActivityTarget]
 
 
-def _list(active: bool) -> Applier:
+def _relation(
+    catalog: type[models.Model], state: type[models.Model], key: str, values: dict[str, Any]
+) -> Applier:
+    """An action that sets the lead's ``state`` row for one ``catalog`` row (a tag, list or
+    sequence named by the event) to ``values``."""
+
     def apply(lead: Lead, event: WebhookEvent, observation: Observation) -> ActivityTarget:
         ref = event.detail
-        row = catalog_resolve(List, kartra_id=ref.kartra_id, name=ref.name)
-        state_upsert(
-            ListSubscription,
-            lookup={"lead": lead, "list": row},
-            values={"active": active},
-            observation=observation,
-        )
-        return ActivityTarget(details={"list": row.name})
-
-    return apply
-
-
-def _tag(active: bool) -> Applier:
-    def apply(lead: Lead, event: WebhookEvent, observation: Observation) -> ActivityTarget:
-        ref = event.detail
-        row = catalog_resolve(Tag, kartra_id=ref.kartra_id, name=ref.name)
-        state_upsert(
-            LeadTag,
-            lookup={"lead": lead, "tag": row},
-            values={"active": active},
-            observation=observation,
-        )
-        return ActivityTarget(details={"tag": row.name})
-
-    return apply
-
-
-def _sequence(status: str) -> Applier:
-    def apply(lead: Lead, event: WebhookEvent, observation: Observation) -> ActivityTarget:
-        ref = event.detail
-        row = catalog_resolve(Sequence, kartra_id=ref.kartra_id, name=ref.name)
-        values: dict[str, Any] = {"status": status}
-        if status == SequenceStatus.ACTIVE:
-            values["step"] = None  # a new subscription starts over; get_lead tells the step
-        state_upsert(
-            SequenceSubscription,
-            lookup={"lead": lead, "sequence": row},
-            values=values,
-            observation=observation,
-        )
-        return ActivityTarget(details={"sequence": row.name})
+        row = catalog_resolve(catalog, kartra_id=ref.kartra_id, name=ref.name)
+        state_upsert(state, lookup={"lead": lead, key: row}, values=values, observation=observation)
+        return ActivityTarget(details={key: row.name})
 
     return apply
 
@@ -153,14 +122,21 @@ def _score(lead: Lead, event: WebhookEvent, observation: Observation) -> Activit
 
 
 APPLIERS: dict[str, Applier] = {
-    "list_subscription": _list(active=True),
-    "list_unsubscription": _list(active=False),
-    "assign_tag": _tag(active=True),
-    "unassign_tag": _tag(active=False),
+    "list_subscription": _relation(List, ListSubscription, "list", {"active": True}),
+    "list_unsubscription": _relation(List, ListSubscription, "list", {"active": False}),
+    "assign_tag": _relation(Tag, LeadTag, "tag", {"active": True}),
+    "unassign_tag": _relation(Tag, LeadTag, "tag", {"active": False}),
     "filled_form": _asset(AssetKind.FORM),
-    "sequence_subscription": _sequence(SequenceStatus.ACTIVE),
-    "sequence_unsubscription": _sequence(SequenceStatus.UNSUBSCRIBED),
-    "sequence_completion": _sequence(SequenceStatus.COMPLETED),
+    # A new subscription starts over; the step comes with the next get_lead snapshot.
+    "sequence_subscription": _relation(
+        Sequence, SequenceSubscription, "sequence", {"status": SequenceStatus.ACTIVE, "step": None}
+    ),
+    "sequence_unsubscription": _relation(
+        Sequence, SequenceSubscription, "sequence", {"status": SequenceStatus.UNSUBSCRIBED}
+    ),
+    "sequence_completion": _relation(
+        Sequence, SequenceSubscription, "sequence", {"status": SequenceStatus.COMPLETED}
+    ),
     "click_tracking_link": _asset(AssetKind.TRACKING_LINK),
     "click_page_split_test_link": _asset(AssetKind.SPLIT_TEST_LINK),
     "buy_product": _transaction,
