@@ -116,7 +116,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # One INFO line per Kartra API call is noise; retries and failures still log.
+        "httpx": {"level": "WARNING"},
+    },
 }
 
 # --- Django REST Framework -------------------------------------------------------------
@@ -153,6 +157,10 @@ KARTRA_WEBHOOK_MAX_BYTES = env.int("KARTRA_WEBHOOK_MAX_BYTES", default=1024 * 10
 KARTRA_TRUSTED_PROXY_COUNT = env.int("KARTRA_TRUSTED_PROXY_COUNT", default=0)
 KARTRA_DUPLICATE_WINDOW = env.int("KARTRA_DUPLICATE_WINDOW", default=60)
 KARTRA_REFRESH_MAX_AGE = env.int("KARTRA_REFRESH_MAX_AGE", default=24 * 3600)
+# How often the refresh loop (kartra_serve, or Celery beat) refreshes due leads and the
+# catalogues, in seconds.
+KARTRA_REFRESH_INTERVAL = env.int("KARTRA_REFRESH_INTERVAL", default=60)
+KARTRA_CATALOG_SYNC_INTERVAL = env.int("KARTRA_CATALOG_SYNC_INTERVAL", default=3600)
 
 # --- Background work (Celery) ----------------------------------------------------------
 # With no broker configured everything runs in the web process: webhook deliveries are
@@ -162,6 +170,13 @@ CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
 KARTRA_PROCESS_INLINE = env.bool("KARTRA_PROCESS_INLINE", default=not CELERY_BROKER_URL)
+CELERY_BEAT_SCHEDULE = {
+    "kartra-catalog-sync": {
+        "task": "leads.catalog_sync",
+        "schedule": float(KARTRA_CATALOG_SYNC_INTERVAL),
+    },
+    "kartra-refresh-due": {"task": "leads.refresh_due", "schedule": float(KARTRA_REFRESH_INTERVAL)},
+}
 
 # Requests larger than the webhook limit must reach the view so it can record the refusal.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(2_621_440, KARTRA_WEBHOOK_MAX_BYTES + 1)
