@@ -1,0 +1,150 @@
+"""Read-only endpoints over the mirrored account: one declarative viewset per model."""
+
+from kartra_mirror.api.viewsets import MirrorViewSet
+from leads import filtersets
+from leads.models import (
+    Asset,
+    Calendar,
+    CalendarClass,
+    CalendarSubscription,
+    CustomField,
+    Lead,
+    List,
+    Membership,
+    MembershipLevel,
+    Product,
+    Sequence,
+    Subscription,
+    Survey,
+    SurveyResult,
+    Tag,
+    Transaction,
+)
+
+from . import serializers
+
+# Orderings offered must each be backed by an index (see migrations/0002_api_indexes).
+CATALOG_ORDERING = ("name", "kartra_id", "id")
+
+
+class LeadViewSet(MirrorViewSet):
+    queryset = Lead.objects.all()
+    serializer_class = serializers.LeadSerializer
+    detail_serializer_class = serializers.LeadDetailSerializer
+    filterset_class = filtersets.LeadFilterSet
+    search_fields = ("email", "first_name", "last_name", "phone")
+    ordering_fields = (
+        "id",
+        "kartra_id",
+        "date_joined",
+        "score",
+        "mirror_updated",
+        "mirror_last_activity_at",
+    )
+
+
+class CustomFieldViewSet(MirrorViewSet):
+    queryset = CustomField.objects.all()
+    serializer_class = serializers.CustomFieldSerializer
+    filterset_class = filtersets.CustomFieldFilterSet
+    ordering, ordering_fields = "identifier", ("identifier", "kartra_id", "id")
+
+
+class TagViewSet(MirrorViewSet):
+    queryset = Tag.objects.all()
+    serializer_class = serializers.TagSerializer
+    filterset_class = filtersets.TagFilterSet
+    ordering, ordering_fields = "name", CATALOG_ORDERING
+
+
+class ListViewSet(MirrorViewSet):
+    queryset = List.objects.all()
+    serializer_class = serializers.ListSerializer
+    filterset_class = filtersets.ListFilterSet
+    ordering, ordering_fields = "name", CATALOG_ORDERING
+
+
+class SequenceViewSet(MirrorViewSet):
+    queryset = Sequence.objects.all()
+    serializer_class = serializers.SequenceSerializer
+    filterset_class = filtersets.SequenceFilterSet
+    ordering, ordering_fields = "name", CATALOG_ORDERING
+
+
+class MembershipViewSet(MirrorViewSet):
+    queryset = Membership.objects.all()
+    serializer_class = serializers.MembershipSerializer
+    filterset_class = filtersets.MembershipFilterSet
+    ordering, ordering_fields = "name", CATALOG_ORDERING
+
+
+class MembershipLevelViewSet(MirrorViewSet):
+    # Level ids are unique within their membership only, so the mirror's id is the key.
+    lookup_field = "id"
+    queryset = MembershipLevel.objects.all()
+    serializer_class = serializers.MembershipLevelSerializer
+    filterset_class = filtersets.MembershipLevelFilterSet
+
+
+class ProductViewSet(MirrorViewSet):
+    queryset = Product.objects.all()
+    serializer_class = serializers.ProductSerializer
+    filterset_class = filtersets.ProductFilterSet
+    ordering, ordering_fields = "name", CATALOG_ORDERING
+
+
+class TransactionViewSet(MirrorViewSet):
+    queryset = Transaction.objects.all()
+    serializer_class = serializers.TransactionSerializer
+    filterset_class = filtersets.TransactionFilterSet
+    ordering = "-kartra_id"
+    ordering_fields = ("kartra_id", "transaction_date", "amount", "id")
+
+
+class SubscriptionViewSet(MirrorViewSet):
+    queryset = Subscription.objects.all()
+    serializer_class = serializers.SubscriptionSerializer
+    filterset_class = filtersets.SubscriptionFilterSet
+    ordering, ordering_fields = "-kartra_id", ("kartra_id", "id")
+
+
+class CalendarViewSet(MirrorViewSet):
+    queryset = Calendar.objects.all()
+    serializer_class = serializers.CalendarSerializer
+    filterset_class = filtersets.CalendarFilterSet
+    ordering, ordering_fields = "name", CATALOG_ORDERING
+
+
+class CalendarClassViewSet(MirrorViewSet):
+    lookup_field = "id"  # class ids are unique within their calendar only
+    queryset = CalendarClass.objects.all()
+    serializer_class = serializers.CalendarClassSerializer
+    filterset_class = filtersets.CalendarClassFilterSet
+
+
+class CalendarSubscriptionViewSet(MirrorViewSet):
+    lookup_field = "id"  # webhooks do not always carry Kartra's subscription id
+    queryset = CalendarSubscription.objects.all()
+    serializer_class = serializers.CalendarSubscriptionSerializer
+    filterset_class = filtersets.CalendarSubscriptionFilterSet
+
+
+class SurveyViewSet(MirrorViewSet):
+    queryset = Survey.objects.all()
+    serializer_class = serializers.SurveySerializer
+    filterset_class = filtersets.SurveyFilterSet
+    ordering, ordering_fields = "name", CATALOG_ORDERING
+
+
+class SurveyResultViewSet(MirrorViewSet):
+    lookup_field = "id"
+    queryset = SurveyResult.objects.all()
+    serializer_class = serializers.SurveyResultSerializer
+    filterset_class = filtersets.SurveyResultFilterSet
+
+
+class AssetViewSet(MirrorViewSet):
+    lookup_field = "id"  # asset ids are unique within their kind only
+    queryset = Asset.objects.all()
+    serializer_class = serializers.AssetSerializer
+    filterset_class = filtersets.AssetFilterSet

@@ -1,0 +1,364 @@
+"""FilterSets over the mirrored account, one per model, shared by the API and any other list.
+
+Every filter here is backed by an index on PostgreSQL (``leads/migrations/0002_api_indexes``
+adds the ones the models do not declare). Relations are named by Kartra id or by name, never
+by the mirror's primary keys, because those are what a caller knows.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Lower
+from django_filters import rest_framework as filters
+
+from kartra_mirror.api.filters import (
+    DateTimeFilter,
+    IdsFilter,
+    Int64Filter,
+    MirrorFilterSet,
+    NamesFilter,
+)
+from leads.models import (
+    Asset,
+    AssetKind,
+    Calendar,
+    CalendarClass,
+    CalendarStatus,
+    CalendarSubscription,
+    CustomField,
+    FieldType,
+    GdprStatus,
+    Lead,
+    LeadTag,
+    List,
+    ListSubscription,
+    Membership,
+    MembershipAccess,
+    MembershipLevel,
+    Product,
+    Sequence,
+    SequenceStatus,
+    SequenceSubscription,
+    Subscription,
+    Survey,
+    SurveyResult,
+    Tag,
+    Transaction,
+    TransactionType,
+)
+
+MATCH_CHOICES = (("all", "all of them"), ("any", "any of them"))
+
+
+def related_exists(model, *conditions: Q, **lookups) -> Exists:
+    """``EXISTS (a row of model for this lead matching the conditions)``: no duplicate
+    leads, unlike a join, and PostgreSQL can run it as a semi-join from either side."""
+    return Exists(model.objects.filter(*conditions, lead=OuterRef("pk"), **lookups))
+
+
+def catalog_pks(model, names: list[str], ids: list[int]) -> list[set[int]]:
+    """The primary keys each requested name or Kartra id stands for, in request order.
+
+    A name can stand for several rows (a renamed tag keeps its old name on an id-less row);
+    an unknown one stands for none. Resolving names first, in one small query, lets
+    PostgreSQL plan the lead query with the statistics of those very rows: a join on the
+    name would be planned for an average tag, which a rare or a huge one is not.
+    """
+    rows = list(
+        model.objects.filter(Q(name__in=names) | Q(kartra_id__in=ids)).values_list(
+            "pk", "name", "kartra_id"
+        )
+    )
+    by_name = [{pk for pk, row_name, _ in rows if row_name == name} for name in names]
+    return by_name + [{pk for pk, _, kartra_id in rows if kartra_id == i} for i in ids]
+
+
+def holds_all(queryset: QuerySet, model, field: str, groups: list[set[int]], **lookups):
+    """Leads holding, for every group, one of its rows."""
+    for pks in groups:
+        queryset = queryset.filter(related_exists(model, **{f"{field}__in": pks}, **lookups))
+    return queryset if all(groups) else queryset.none()
+
+
+def holds_any(queryset: QuerySet, model, field: str, groups: list[set[int]], **lookups):
+    """Leads holding one row of any group."""
+    pks = set().union(*groups)
+    if not pks:
+        return queryset.none()
+    return queryset.filter(related_exists(model, **{f"{field}__in": pks}, **lookups))
+
+
+class LeadFilterSet(MirrorFilterSet):
+    email = filters.CharFilter(method="filter_email", help_text="Email, case-insensitive exact.")
+    name = filters.CharFilter(
+        method="filter_name", help_text="Part of the first or last name, case-insensitive."
+    )
+    kartra_id = Int64Filter()
+
+    tag = NamesFilter(method="filter_tags", help_text="Holds the tag of this name (repeatable).")
+    tag_id = IdsFilter(
+        method="filter_tags", help_text="Holds the tag of this Kartra id (repeatable)."
+    )
+    tag_match = filters.ChoiceFilter(
+        choices=MATCH_CHOICES,
+        method="filter_nothing",
+        help_text="With several tags: the lead holds all of them (default) or any.",
+    )
+    list = NamesFilter(
+        method="filter_lists", help_text="Subscribed (active) to a list of this name."
+    )
+    list_id = IdsFilter(
+        method="filter_lists", help_text="Subscribed (active) to a list of this id."
+    )
+    sequence = NamesFilter(method="filter_sequences", help_text="In a sequence of this name.")
+    sequence_id = IdsFilter(method="filter_sequences", help_text="In a sequence of this id.")
+    sequence_status = filters.ChoiceFilter(
+        choices=SequenceStatus.choices,
+        method="filter_sequences",
+        help_text="With `sequence`/`sequence_id`: in that status there; alone: in any sequence.",
+    )
+    membership = NamesFilter(method="filter_memberships", help_text="Active access to it.")
+    membership_id = IdsFilter(method="filter_memberships", help_text="Active access to it.")
+    membership_level_id = IdsFilter(
+        method="filter_memberships", help_text="Active access to the level of this Kartra id."
+    )
+    product = NamesFilter(method="filter_products", help_text="Bought the product (a sale).")
+    product_id = IdsFilter(method="filter_products", help_text="Bought the product (a sale).")
+    transaction_type = filters.ChoiceFilter(
+        choices=TransactionType.choices,
+        method="filter_transaction_type",
+        help_text="Has a transaction of this type.",
+    )
+
+    source = filters.CharFilter()
+    gdpr_lead_status = filters.TypedChoiceFilter(choices=GdprStatus.choices, coerce=int)
+    blacklisted = filters.BooleanFilter()
+    deleted = filters.BooleanFilter(field_name="lead_deleted")
+    joined_after = DateTimeFilter(field_name="date_joined", lookup_expr="gte")
+    joined_before = DateTimeFilter(field_name="date_joined", lookup_expr="lte")
+    score_min = Int64Filter(field_name="score", lookup_expr="gte")
+    score_max = Int64Filter(field_name="score", lookup_expr="lte")
+    updated_since = DateTimeFilter(
+        field_name="mirror_updated",
+        lookup_expr="gte",
+        help_text="Mirror row changed at or after this time: pull only what changed.",
+    )
+
+    class Meta:
+        model = Lead
+        fields = (
+            "email",
+            "name",
+            "kartra_id",
+            "tag",
+            "tag_id",
+            "tag_match",
+            "list",
+            "list_id",
+            "sequence",
+            "sequence_id",
+            "sequence_status",
+            "membership",
+            "membership_id",
+            "membership_level_id",
+            "product",
+            "product_id",
+            "transaction_type",
+            "source",
+            "gdpr_lead_status",
+            "blacklisted",
+            "deleted",
+            "joined_after",
+            "joined_before",
+            "score_min",
+            "score_max",
+            "updated_since",
+        )
+
+    def filter_nothing(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        """A modifier read by another filter's method."""
+        return queryset
+
+    def filter_email(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # Written as the unique index lead_email_ci_unique is: lower(email), email <> ''.
+        return (
+            queryset.alias(email_lower=Lower("email"))
+            .filter(email_lower=Lower(Value(value)))
+            .exclude(email="")
+        )
+
+    def filter_name(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(Q(first_name__icontains=value) | Q(last_name__icontains=value))
+
+    def _values(self, *names: str) -> list[list]:
+        data = self.form.cleaned_data
+        return [data.get(name) or [] for name in names]
+
+    def filter_tags(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        names, ids = self._values("tag", "tag_id")
+        if name == "tag_id" and names:
+            return queryset  # applied with the names
+        groups = catalog_pks(Tag, names, ids)
+        match = holds_any if self.form.cleaned_data.get("tag_match") == "any" else holds_all
+        return match(queryset, LeadTag, "tag", groups, active=True)
+
+    def filter_lists(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        names, ids = self._values("list", "list_id")
+        if name == "list_id" and names:
+            return queryset
+        return holds_any(
+            queryset, ListSubscription, "list", catalog_pks(List, names, ids), active=True
+        )
+
+    def filter_sequences(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        names, ids = self._values("sequence", "sequence_id")
+        status = self.form.cleaned_data.get("sequence_status")
+        first = "sequence" if names else "sequence_id" if ids else "sequence_status"
+        if name != first:
+            return queryset
+        lookups = {"status": status} if status else {}
+        if not (names or ids):
+            return queryset.filter(related_exists(SequenceSubscription, **lookups))
+        groups = catalog_pks(Sequence, names, ids)
+        return holds_any(queryset, SequenceSubscription, "sequence", groups, **lookups)
+
+    def filter_memberships(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        names, ids, level_ids = self._values("membership", "membership_id", "membership_level_id")
+        if name == "membership_level_id":
+            levels = set(
+                MembershipLevel.objects.filter(kartra_id__in=level_ids).values_list("pk", flat=True)
+            )
+            return holds_any(queryset, MembershipAccess, "level", [levels], active=True)
+        if name == "membership_id" and names:
+            return queryset
+        groups = catalog_pks(Membership, names, ids)
+        return holds_any(queryset, MembershipAccess, "membership", groups, active=True)
+
+    def filter_products(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        names, ids = self._values("product", "product_id")
+        if name == "product_id" and names:
+            return queryset
+        groups = catalog_pks(Product, names, ids)
+        return holds_any(
+            queryset, Transaction, "product", groups, transaction_type=TransactionType.SALE
+        )
+
+    def filter_transaction_type(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(related_exists(Transaction, transaction_type=value))
+
+
+class CatalogFilterSet(MirrorFilterSet):
+    """Tags, lists, sequences, memberships, products, calendars, surveys: by id or name."""
+
+    kartra_id = Int64Filter()
+    name = filters.CharFilter()
+
+    class Meta:
+        fields = ("kartra_id", "name")
+
+
+def catalog_filterset(catalog_model) -> type[CatalogFilterSet]:
+    meta = type("Meta", (CatalogFilterSet.Meta,), {"model": catalog_model})
+    return type(f"{catalog_model.__name__}FilterSet", (CatalogFilterSet,), {"Meta": meta})
+
+
+TagFilterSet = catalog_filterset(Tag)
+ListFilterSet = catalog_filterset(List)
+SequenceFilterSet = catalog_filterset(Sequence)
+MembershipFilterSet = catalog_filterset(Membership)
+ProductFilterSet = catalog_filterset(Product)
+CalendarFilterSet = catalog_filterset(Calendar)
+SurveyFilterSet = catalog_filterset(Survey)
+
+
+class CustomFieldFilterSet(MirrorFilterSet):
+    kartra_id = Int64Filter()
+    identifier = filters.CharFilter()
+    field_type = filters.ChoiceFilter(choices=FieldType.choices)
+
+    class Meta:
+        model = CustomField
+        fields = ("kartra_id", "identifier", "field_type")
+
+
+class MembershipLevelFilterSet(MirrorFilterSet):
+    membership = Int64Filter(
+        field_name="membership__kartra_id", help_text="Membership's Kartra id."
+    )
+    kartra_id = Int64Filter()
+
+    class Meta:
+        model = MembershipLevel
+        fields = ("membership", "kartra_id")
+
+
+class CalendarClassFilterSet(MirrorFilterSet):
+    calendar = Int64Filter(field_name="calendar__kartra_id", help_text="Calendar's Kartra id.")
+    kartra_id = Int64Filter()
+
+    class Meta:
+        model = CalendarClass
+        fields = ("calendar", "kartra_id")
+
+
+class AssetFilterSet(MirrorFilterSet):
+    kind = filters.ChoiceFilter(choices=AssetKind.choices)
+    kartra_id = Int64Filter()
+
+    class Meta:
+        model = Asset
+        fields = ("kind", "kartra_id")
+
+
+LEAD_HELP = "Lead's Kartra id."
+
+
+class TransactionFilterSet(MirrorFilterSet):
+    lead = Int64Filter(field_name="lead__kartra_id", help_text=LEAD_HELP)
+    product = Int64Filter(field_name="product__kartra_id", help_text="Product's Kartra id.")
+    transaction_type = filters.ChoiceFilter(choices=TransactionType.choices)
+    date_after = DateTimeFilter(field_name="transaction_date", lookup_expr="gte")
+    date_before = DateTimeFilter(field_name="transaction_date", lookup_expr="lte")
+    amount_min = filters.NumberFilter(field_name="amount", lookup_expr="gte")
+    amount_max = filters.NumberFilter(field_name="amount", lookup_expr="lte")
+
+    class Meta:
+        model = Transaction
+        fields = (
+            "lead",
+            "product",
+            "transaction_type",
+            "date_after",
+            "date_before",
+            "amount_min",
+            "amount_max",
+        )
+
+
+class SubscriptionFilterSet(MirrorFilterSet):
+    lead = Int64Filter(field_name="lead__kartra_id", help_text=LEAD_HELP)
+    product = Int64Filter(field_name="product__kartra_id", help_text="Product's Kartra id.")
+
+    class Meta:
+        model = Subscription
+        fields = ("lead", "product")
+
+
+class CalendarSubscriptionFilterSet(MirrorFilterSet):
+    lead = Int64Filter(field_name="lead__kartra_id", help_text=LEAD_HELP)
+    calendar = Int64Filter(field_name="calendar__kartra_id", help_text="Calendar's Kartra id.")
+    status = filters.ChoiceFilter(choices=CalendarStatus.choices)
+    kartra_id = Int64Filter()
+
+    class Meta:
+        model = CalendarSubscription
+        fields = ("lead", "calendar", "status", "kartra_id")
+
+
+class SurveyResultFilterSet(MirrorFilterSet):
+    lead = Int64Filter(field_name="lead__kartra_id", help_text=LEAD_HELP)
+    survey = Int64Filter(field_name="survey__kartra_id", help_text="Survey's Kartra id.")
+
+    class Meta:
+        model = SurveyResult
+        fields = ("lead", "survey")

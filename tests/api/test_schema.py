@@ -1,0 +1,102 @@
+"""The OpenAPI schema and its documentation pages."""
+
+import re
+
+import pytest
+import yaml
+from django.core.management import call_command
+
+from kartra_mirror.api.urls import router
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker, tmp_path_factory) -> dict:
+    """Generated once by the spectacular command, which fails on any warning or on an
+    invalid OpenAPI 3 document."""
+    path = tmp_path_factory.mktemp("schema") / "schema.yaml"
+    with django_db_blocker.unblock():
+        call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(path))
+    return yaml.safe_load(path.read_text())
+
+
+def list_parameters(schema: dict, prefix: str) -> dict[str, dict]:
+    operation = schema["paths"][f"/api/v1/{prefix}/"]["get"]
+    return {param["name"]: param for param in operation["parameters"]}
+
+
+@pytest.mark.parametrize("prefix,viewset", [(p, v) for p, v, _ in router.registry])
+def test_every_filter_is_in_the_schema_with_its_type(schema, prefix, viewset):
+    parameters = list_parameters(schema, prefix)
+    expected = [*viewset.filterset_class.base_filters, "cursor", "page_size", "ordering"]
+    for name in expected:
+        assert name in parameters, f"{prefix}: {name} missing from the schema"
+        param_schema = parameters[name]["schema"]
+        assert param_schema.get("type") in {"string", "integer", "number", "boolean", "array"}
+        if param_schema["type"] == "array":
+            assert param_schema["items"]["type"] in {"string", "integer"}
+    assert ("search" in parameters) == bool(getattr(viewset, "search_fields", None))
+    assert not set(parameters) - set(expected) - {"search"}
+
+
+def test_filter_types(schema):
+    parameters = list_parameters(schema, "leads")
+    assert parameters["kartra_id"]["schema"]["type"] == "integer"
+    assert parameters["tag"]["schema"] == {
+        "type": "array",
+        "items": {"type": "string", "maxLength": 255},
+    }
+    assert parameters["tag"]["explode"] is True
+    assert parameters["tag_id"]["schema"]["items"]["type"] == "integer"
+    assert parameters["updated_since"]["schema"] == {"type": "string", "format": "date-time"}
+    assert parameters["blacklisted"]["schema"]["type"] == "boolean"
+    assert set(parameters["sequence_status"]["schema"]["enum"]) == {
+        "active",
+        "unsubscribed",
+        "completed",
+    }
+    assert parameters["ordering"]["schema"]["enum"][:2] == ["id", "-id"]
+    assert list_parameters(schema, "transactions")["amount_min"]["schema"]["type"] == "number"
+
+
+def test_lookups_are_kartra_ids_where_there_is_one(schema):
+    assert "/api/v1/leads/{kartra_id}/" in schema["paths"]
+    assert "/api/v1/tags/{kartra_id}/" in schema["paths"]
+    assert "/api/v1/activity/{id}/" in schema["paths"]
+
+
+def test_only_reads_are_documented(schema):
+    methods = {method for path in schema["paths"].values() for method in path}
+    assert methods == {"get"}
+
+
+def test_token_authentication_is_documented(schema):
+    assert schema["components"]["securitySchemes"]["tokenAuth"]["in"] == "header"
+
+
+def test_schema_is_served(client):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    assert response.json()["openapi"].startswith("3.")
+
+
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("path", ["/api/docs/", "/api/redoc/"])
+def test_docs_pages_load_nothing_from_the_internet(client, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "/static/drf_spectacular_sidecar/" in html
+    assert not EXTERNAL.search(html), EXTERNAL.search(html)
+    assert "fonts.googleapis" not in html
+    assert '"validatorUrl": null' in html or path.endswith("redoc/")
+
+
+def test_browsable_api_renders_for_a_logged_in_reader(client, reader):
+    client.force_login(reader)
+    response = client.get("/api/v1/leads/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert b"Lead" in response.content
