@@ -1,0 +1,100 @@
+"""Transactions and the subscriptions they belong to."""
+
+from rest_framework import serializers
+
+from kartra_mirror.api.serializers import (
+    CatalogBriefSerializer,
+    LeadBriefSerializer,
+    MirrorSerializer,
+)
+from leads.models import (
+    Subscription,
+    Transaction,
+)
+
+from .base import LEAD_HEAVY
+
+# --- commerce -----------------------------------------------------------------------------
+
+TRANSACTION_BRIEF_FIELDS = (
+    "id",
+    "kartra_id",
+    "product",
+    "price_point",
+    "transaction_type",
+    "transaction_date",
+    "amount",
+    "subscription_kartra_id",
+    "observed_at",
+)
+
+
+class TransactionBriefSerializer(MirrorSerializer):
+    product = CatalogBriefSerializer(read_only=True, allow_null=True)
+    subscription_kartra_id = serializers.IntegerField(
+        source="subscription.kartra_id", read_only=True, allow_null=True, default=None
+    )
+
+    class Meta:
+        model = Transaction
+        fields = TRANSACTION_BRIEF_FIELDS
+
+
+class TransactionSerializer(TransactionBriefSerializer):
+    lead = LeadBriefSerializer(read_only=True)
+
+    class Meta:
+        model = Transaction
+        fields = (
+            *TRANSACTION_BRIEF_FIELDS,
+            "lead",
+            "full_amount",
+            "base_amount",
+            "discount",
+            "tax",
+            "shipping",
+            "parent_kartra_id",
+            "original_kartra_id",
+            "subscription_pay_number",
+            "buyer_first_name",
+            "buyer_last_name",
+            "buyer_email",
+            "buyer_username",
+            "buyer_billing_country",
+            "buyer_billing_state",
+            "buyer_billing_phone_country_code",
+            "buyer_billing_phone_number",
+            "buyer_billing_address",
+            "buyer_billing_city",
+            "buyer_billing_zip",
+            "shipping_first_name",
+            "shipping_last_name",
+            "shipping_address",
+            "shipping_city",
+            "shipping_zip",
+            "shipping_country",
+            "shipping_state",
+            "affiliate",
+            "jv",
+            "vendor_tracking_id_1",
+            "vendor_tracking_id_2",
+            "vendor_tracking_link",
+            "trial_payment",
+            "trial_period",
+            "rebill_circle",
+            "payments_left",
+            "payment_processor_type",
+        )
+        select_related = ("lead", "product", "subscription")
+        defer = ("raw", *LEAD_HEAVY)
+
+
+class SubscriptionSerializer(MirrorSerializer):
+    lead = LeadBriefSerializer(read_only=True)
+    product = CatalogBriefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Subscription
+        fields = ("id", "kartra_id", "lead", "product", "cancelled", "cancelled_at", "observed_at")
+        select_related = ("lead", "product")
+        defer = LEAD_HEAVY

@@ -1,0 +1,217 @@
+"""Leads: the compact list row and the detail with everything on it."""
+
+from django.db.models import Prefetch
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from events.api.serializers import ActivityBriefSerializer
+from events.models import Activity
+from kartra_mirror.api.serializers import (
+    MirrorSerializer,
+)
+from leads.models import (
+    CalendarSubscription,
+    CustomFieldOption,
+    CustomFieldValue,
+    Lead,
+    LeadTag,
+    ListSubscription,
+    MembershipAccess,
+    SequenceSubscription,
+    SurveyResult,
+    Transaction,
+)
+
+from .base import LATEST_ACTIVITY
+from .commerce import (
+    TransactionBriefSerializer,
+)
+from .state import (
+    ANSWERS,
+    LeadCalendarSubscriptionSerializer,
+    LeadSurveyResultSerializer,
+    LeadTagSerializer,
+    ListSubscriptionSerializer,
+    MembershipAccessSerializer,
+    SequenceSubscriptionSerializer,
+)
+
+# --- leads --------------------------------------------------------------------------------
+
+LEAD_LIST_FIELDS = (
+    "id",
+    "kartra_id",
+    "first_name",
+    "last_name",
+    "email",
+    "score",
+    "source",
+    "date_joined",
+    "mirror_last_activity_at",
+    "mirror_refreshed_at",
+    "mirror_updated",
+)
+LEAD_PROFILE_FIELDS = (
+    "middle_name",
+    "last_name2",
+    "username",
+    "phone_country_code",
+    "phone",
+    "company",
+    "address",
+    "city",
+    "zip",
+    "state",
+    "country",
+    "website",
+    "ip",
+    "ip_country",
+    "facebook",
+    "twitter",
+    "linkedin",
+    "google_plus",
+    "sales_tax_id",
+    "lead_picture",
+    "source_id",
+    "referring_id",
+    "blacklisted",
+    "notes",
+    "lead_preferred_time_zone",
+    "business_type",
+    "gdpr_lead_status",
+    "gdpr_lead_status_date",
+    "gdpr_lead_status_ip",
+    "gdpr_lead_communications",
+    "lead_deleted",
+    "lead_deleted_date",
+)
+LEAD_MIRROR_FIELDS = (
+    "mirror_status",
+    "mirror_first_seen",
+    "mirror_profile_observed_at",
+    "mirror_webhook_at",
+)
+LEAD_RELATION_FIELDS = (
+    "custom_fields",
+    "tags",
+    "lists",
+    "sequences",
+    "memberships",
+    "transactions",
+    "calendar_subscriptions",
+    "survey_results",
+    "latest_activity",
+)
+
+CUSTOM_FIELDS_SCHEMA = {
+    "type": "object",
+    "description": "Values by field identifier: text, or the chosen options' values.",
+    "additionalProperties": {
+        "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+    },
+}
+
+
+class LeadSerializer(MirrorSerializer):
+    """The compact row of the lead list."""
+
+    class Meta:
+        model = Lead
+        fields = LEAD_LIST_FIELDS
+        only = LEAD_LIST_FIELDS  # holds every ordering field of LeadViewSet
+
+
+class LeadDetailSerializer(MirrorSerializer):
+    """Everything the mirror knows about one lead."""
+
+    custom_fields = serializers.SerializerMethodField()
+    tags = LeadTagSerializer(source="current_tags", many=True, read_only=True)
+    lists = ListSubscriptionSerializer(source="list_subscriptions", many=True, read_only=True)
+    sequences = SequenceSubscriptionSerializer(
+        source="sequence_subscriptions", many=True, read_only=True
+    )
+    memberships = MembershipAccessSerializer(many=True, read_only=True)
+    transactions = TransactionBriefSerializer(many=True, read_only=True)
+    calendar_subscriptions = LeadCalendarSubscriptionSerializer(many=True, read_only=True)
+    survey_results = LeadSurveyResultSerializer(many=True, read_only=True)
+    latest_activity = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Lead
+        fields = (
+            *LEAD_LIST_FIELDS,
+            *LEAD_PROFILE_FIELDS,
+            *LEAD_MIRROR_FIELDS,
+            *LEAD_RELATION_FIELDS,
+        )
+        defer = ("mirror_raw",)
+        prefetch_related = (
+            Prefetch(
+                "custom_values",
+                CustomFieldValue.objects.select_related("field")
+                .prefetch_related(
+                    Prefetch("options", CustomFieldOption.objects.order_by("kartra_id"))
+                )
+                .order_by("field__identifier"),
+            ),
+            Prefetch(
+                "tag_links",
+                LeadTag.objects.filter(active=True).select_related("tag").order_by("tag__name"),
+                to_attr="current_tags",
+            ),
+            Prefetch(
+                "list_subscriptions",
+                ListSubscription.objects.select_related("list").order_by("list__name"),
+            ),
+            Prefetch(
+                "sequence_subscriptions",
+                SequenceSubscription.objects.select_related("sequence").order_by("sequence__name"),
+            ),
+            Prefetch(
+                "memberships",
+                MembershipAccess.objects.select_related("membership", "level").order_by(
+                    "membership__name", "level__name"
+                ),
+            ),
+            Prefetch(
+                "transactions",
+                Transaction.objects.select_related("product", "subscription")
+                .defer("raw")
+                .order_by("-transaction_date", "-kartra_id"),
+            ),
+            Prefetch(
+                "calendar_subscriptions",
+                CalendarSubscription.objects.select_related("calendar", "calendar_class")
+                .prefetch_related("events")
+                .order_by("-id"),
+            ),
+            Prefetch(
+                "survey_results",
+                SurveyResult.objects.select_related("survey")
+                .prefetch_related(ANSWERS)
+                .order_by("-id"),
+            ),
+        )
+
+    @extend_schema_field(ActivityBriefSerializer(many=True))
+    def get_latest_activity(self, lead: Lead) -> list[dict]:
+        """The newest activity, one query. Not a sliced Prefetch: that compiles a window
+        function query for a page of leads, which costs more than it saves for one lead
+        (this serializer only ever shows one)."""
+        activity = (
+            Activity.objects.filter(lead=lead)
+            .select_related(*ActivityBriefSerializer.Meta.select_related)
+            .defer(*ActivityBriefSerializer.Meta.defer)
+            .order_by("-occurred_at", "-id")[:LATEST_ACTIVITY]
+        )
+        return ActivityBriefSerializer(activity, many=True, context=self.context).data
+
+    @extend_schema_field(CUSTOM_FIELDS_SCHEMA)
+    def get_custom_fields(self, lead: Lead) -> dict:
+        values = {}
+        for value in lead.custom_values.all():
+            if value.field.is_text:
+                values[value.field.identifier] = value.text
+            else:
+                values[value.field.identifier] = [option.value for option in value.options.all()]
+        return values
