@@ -7,25 +7,13 @@ webhooks while they build.
 
 from django.db import migrations
 
+from kartra_mirror.pg_indexes import postgres_indexes
+
 INDEXES = {
     "delivery_lead_kid_idx": "events_delivery (lead_kartra_id, received_at)",
     "syncrun_status_idx": "events_syncrun (status, started_at)",
     "syncrun_kind_idx": "events_syncrun (kind, started_at)",
 }
-
-
-def create_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, definition in INDEXES.items():
-        schema_editor.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {definition}")
-
-
-def drop_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name in INDEXES:
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
 
 
 class Migration(migrations.Migration):
@@ -36,5 +24,5 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunPython(create_indexes, drop_indexes, elidable=False),
+        postgres_indexes(INDEXES),
     ]

@@ -11,6 +11,8 @@ Built CONCURRENTLY, so applying this to a live mirror does not block webhook wri
 from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations
 
+from kartra_mirror.pg_indexes import postgres_indexes
+
 INDEXES = {
     # search= and name= use Django's icontains, which PostgreSQL runs as
     # UPPER(col::text) LIKE UPPER('%term%'): the trigram indexes are on that expression.
@@ -39,20 +41,6 @@ INDEXES = {
 }
 
 
-def create_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name, definition in INDEXES.items():
-        schema_editor.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {definition}")
-
-
-def drop_indexes(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for name in INDEXES:
-        schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
-
-
 class Migration(migrations.Migration):
     atomic = False  # CREATE INDEX CONCURRENTLY cannot run in a transaction
 
@@ -62,5 +50,5 @@ class Migration(migrations.Migration):
 
     operations = [
         TrigramExtension(),  # a no-op on databases other than PostgreSQL
-        migrations.RunPython(create_indexes, drop_indexes, elidable=False),
+        postgres_indexes(INDEXES),
     ]
