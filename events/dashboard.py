@@ -1,0 +1,240 @@
+"""The admin index's dashboard: is the mirror healthy, what came in, what sold.
+
+Each chart is one GROUP BY per page view over an indexed, date-bounded column
+(received_at, date_joined, transaction_date, started_at). The days before today change
+rarely, so their rows are kept in Django's cache for ``HISTORY_SECONDS`` and the query
+then reads today only: a busy account's month of deliveries is aggregated once every few
+minutes, not on every visit, and today's figures are always live.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Abs, Coalesce, TruncDate
+from django.utils import timezone
+
+from leads.admin.base import bounded_count
+from leads.admin.filters import REFUND_TYPES, SALE_TYPES
+from leads.admin.lead_page import ZERO, transaction_amount
+from leads.models import Lead, Transaction
+
+from .charts import ALERT, PALETTE, Chart, Series, bar_chart
+from .models import Delivery, DeliveryStatus, SyncRun
+
+DAYS = 30
+ACTIONS_SHOWN = 6  # the busiest actions get a colour each; the rest are "other"
+DUE_BOUND = 100_000
+HISTORY_SECONDS = 300  # how stale the days before today may be (late or replayed rows)
+
+
+@dataclass
+class Window:
+    days: list[date]
+    start: datetime
+    today_start: datetime
+
+    @classmethod
+    def last(cls, days: int, *, now: datetime | None = None) -> Window:
+        today = timezone.localdate(now)
+        first = today - timedelta(days=days - 1)
+        start = timezone.make_aware(datetime.combine(first, time.min))
+        today_start = timezone.make_aware(datetime.combine(today, time.min))
+        return cls(
+            days=[first + timedelta(days=i) for i in range(days)],
+            start=start,
+            today_start=today_start,
+        )
+
+    def align(self, by_day: dict[date, Any], default: Any = 0) -> list[Any]:
+        return [by_day.get(day, default) for day in self.days]
+
+
+def _day(value: date | datetime | str) -> date:
+    # TruncDate gives a date on every backend Django supports; keep this tolerant anyway.
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    return value
+
+
+def daily_rows(name: str, window: Window, query: Callable[[datetime], Any]) -> list[dict]:
+    """The rows of ``query(since)`` (a GROUP BY day) over the window, in one query: the
+    whole window when the cache has no history for it, else today only."""
+    key = f"kartra-dashboard:{name}:{window.days[0]}:{len(window.days)}"
+    history = cache.get(key)
+    if history is None:
+        rows = list(query(window.start))
+        today = window.days[-1]
+        cache.set(key, [row for row in rows if _day(row["day"]) < today], HISTORY_SECONDS)
+        return rows
+    return history + list(query(window.today_start))
+
+
+def deliveries_chart(window: Window) -> Chart:
+    rows = daily_rows(
+        "deliveries",
+        window,
+        lambda since: (
+            Delivery.objects.filter(received_at__gte=since)
+            .annotate(day=TruncDate("received_at"))
+            .values("day", "action")
+            .annotate(n=Count("*"), failed=Count("status", filter=Q(status=DeliveryStatus.FAILED)))
+            .order_by()
+        ),
+    )
+    per_action: dict[str, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    failed: dict[date, int] = defaultdict(int)
+    for row in rows:
+        day = _day(row["day"])
+        per_action[row["action"] or "(unparsed)"][day] += row["n"]
+        failed[day] += row["failed"]
+    ranked = sorted(per_action, key=lambda action: -sum(per_action[action].values()))
+    shown, rest = ranked[:ACTIONS_SHOWN], ranked[ACTIONS_SHOWN:]
+    series = [
+        Series(action, window.align(per_action[action]), PALETTE[i % len(PALETTE)])
+        for i, action in enumerate(shown)
+    ]
+    if rest:
+        other = {day: sum(per_action[action].get(day, 0) for action in rest) for day in window.days}
+        series.append(Series("other", window.align(other), PALETTE[-1]))
+    total = sum(sum(values.values()) for values in per_action.values())
+    chart = bar_chart(
+        f"Deliveries per day by action ({total:,} in {len(window.days)} days)",
+        window.days,
+        series,
+        line=Series("failed", window.align(failed), ALERT),
+    )
+    return chart
+
+
+def new_leads_chart(window: Window) -> Chart:
+    rows = daily_rows(
+        "new-leads",
+        window,
+        lambda since: (
+            Lead.objects.filter(date_joined__gte=since)
+            .annotate(day=TruncDate("date_joined"))
+            .values("day")
+            .annotate(n=Count("pk"))
+            .order_by()
+        ),
+    )
+    by_day = {_day(row["day"]): row["n"] for row in rows}
+    return bar_chart(
+        f"New leads per day ({sum(by_day.values()):,} joined in {len(window.days)} days)",
+        window.days,
+        [Series("joined", window.align(by_day), PALETTE[3])],
+    )
+
+
+def revenue_chart(window: Window) -> Chart:
+    amount = transaction_amount()
+    rows = daily_rows(
+        "revenue",
+        window,
+        lambda since: (
+            Transaction.objects.filter(transaction_date__gte=since)
+            .annotate(day=TruncDate("transaction_date"))
+            .values("day")
+            .annotate(
+                sales=Coalesce(Sum(amount, filter=Q(transaction_type__in=SALE_TYPES)), ZERO),
+                refunds=Coalesce(
+                    Sum(Abs(amount), filter=Q(transaction_type__in=REFUND_TYPES)), ZERO
+                ),
+            )
+            .order_by()
+        ),
+    )
+    sales = {_day(row["day"]): row["sales"] for row in rows}
+    refunds = {_day(row["day"]): -row["refunds"] for row in rows}
+    net = {day: sales.get(day, 0) + refunds.get(day, 0) for day in window.days}
+    total = sum(net.values(), Decimal("0"))
+    return bar_chart(
+        f"Revenue per day (net {total:,.2f} in {len(window.days)} days)",
+        window.days,
+        [
+            Series("sales", window.align(sales, Decimal("0")), PALETTE[0]),
+            Series("refunds", window.align(refunds, Decimal("0")), PALETTE[2]),
+        ],
+        line=Series("net", window.align(net, Decimal("0")), "#333333"),
+        value_text=lambda value: f"{value:,.2f}",
+    )
+
+
+def sync_chart(window: Window) -> Chart:
+    rows = daily_rows(
+        "sync",
+        window,
+        lambda since: (
+            SyncRun.objects.filter(started_at__gte=since)
+            .annotate(day=TruncDate("started_at"))
+            .values("day")
+            .annotate(calls=Sum("api_calls"), throttled=Sum("throttled"))
+            .order_by()
+        ),
+    )
+    calls = {_day(row["day"]): row["calls"] or 0 for row in rows}
+    throttled = {_day(row["day"]): row["throttled"] or 0 for row in rows}
+    return bar_chart(
+        f"Kartra API calls per day ({sum(calls.values()):,} calls, "
+        f"{sum(throttled.values()):,} answered 429)",
+        window.days,
+        [Series("API calls", window.align(calls), PALETTE[1])],
+        line=Series("429 Too Many Requests", window.align(throttled), ALERT),
+    )
+
+
+def sync_health(*, now: datetime | None = None) -> dict[str, Any]:
+    """The last sync run and the refresh backlog, counted up to ``DUE_BOUND``."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=settings.KARTRA_REFRESH_MAX_AGE)
+    # Two index-only counts instead of one OR, which would read the table.
+    leads = Lead.objects.all()
+    refreshed, requested_at = "mirror_refreshed_at", "mirror_refresh_requested_at"
+    never = bounded_count(
+        leads.filter(mirror_refreshed_at__isnull=True), bound=DUE_BOUND, column=refreshed
+    )
+    stale = bounded_count(
+        leads.filter(mirror_refreshed_at__lt=cutoff), bound=DUE_BOUND, column=refreshed
+    )
+    requested = bounded_count(
+        leads.filter(mirror_refresh_requested_at__isnull=False),
+        bound=DUE_BOUND,
+        column=requested_at,
+    )
+    due = never + stale
+    return {
+        "last_run": SyncRun.objects.order_by("-started_at", "-id").first(),
+        "due": min(due, DUE_BOUND),
+        "due_more": due > DUE_BOUND,
+        "never_refreshed": min(never, DUE_BOUND),
+        "requested": min(requested, DUE_BOUND),
+        "requested_more": requested > DUE_BOUND,
+        "max_age_hours": round(settings.KARTRA_REFRESH_MAX_AGE / 3600, 1),
+        "bound": DUE_BOUND,
+    }
+
+
+def dashboard(*, now: datetime | None = None, days: int = DAYS) -> dict[str, Any]:
+    """Everything the dashboard shows: four charts and the sync health figures."""
+    window = Window.last(days, now=now)
+    return {
+        "charts": [
+            deliveries_chart(window),
+            new_leads_chart(window),
+            revenue_chart(window),
+            sync_chart(window),
+        ],
+        "health": sync_health(now=now),
+        "days": days,
+    }

@@ -1,0 +1,240 @@
+"""The lead list and the lead page: a read-only CRM view of one Kartra lead."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.urls import path, reverse
+from django.views.decorators.http import require_POST
+
+from events.models import Activity, Delivery
+from leads.models import Lead, Transaction
+from leads.refresh import lead_request_refresh
+
+from .base import MirrorAdmin, changelist_url, short_datetime
+from .export import lead_csv_response
+from .filters import (
+    CalendarFilter,
+    MailingListFilter,
+    MembershipFilter,
+    MembershipLevelFilter,
+    ProductFilter,
+    SequenceFilter,
+    SourceFilter,
+    SurveyFilter,
+    TagFilter,
+)
+from .lead_page import lead_page_sections
+from .search import matching_leads
+
+AUTOCOMPLETE_MEDIA_JS = (
+    "admin/js/vendor/jquery/jquery.js",
+    "admin/js/vendor/select2/select2.full.js",
+    "admin/js/jquery.init.js",
+    "admin/js/autocomplete.js",
+    "kartra_admin/autocomplete_filter.js",
+)
+AUTOCOMPLETE_MEDIA_CSS = ("admin/css/vendor/select2/select2.css", "admin/css/autocomplete.css")
+
+
+@admin.register(Lead)
+class LeadAdmin(MirrorAdmin):
+    list_display = (
+        "kartra_id",
+        "name",
+        "email",
+        "score",
+        "source",
+        "joined",
+        "last_activity",
+        "last_refreshed",
+    )
+    list_display_links = ("kartra_id", "email")
+    # Only indexed columns sort: ORDER BY an unindexed column reads every lead.
+    sortable_by = ("kartra_id", "score", "source", "joined", "last_activity", "last_refreshed")
+    list_filter = (
+        TagFilter,
+        MailingListFilter,
+        MembershipFilter,
+        MembershipLevelFilter,
+        SequenceFilter,
+        ProductFilter,
+        CalendarFilter,
+        SurveyFilter,
+        SourceFilter,
+        ("gdpr_lead_status", admin.ChoicesFieldListFilter),
+        "blacklisted",
+        "lead_deleted",
+        ("date_joined", admin.DateFieldListFilter),
+        "mirror_status",
+    )
+    search_fields = ("email", "first_name", "last_name", "phone", "kartra_id")
+    search_help_text = (
+        "An email (exact or prefix), a Kartra id, a phone number, or first and last names."
+    )
+    actions = ("refresh_from_kartra", "export_csv")
+    hidden_fields = ("mirror_raw",)
+    change_form_template = "admin/leads/lead/change_form.html"
+    view_on_site = False
+    fieldsets = (
+        (None, {"fields": ("kartra_id", "email", "username", "score", "source", "source_id")}),
+        (
+            "Name and contact",
+            {
+                "fields": (
+                    ("first_name", "middle_name"),
+                    ("last_name", "last_name2"),
+                    ("phone_country_code", "phone"),
+                    "company",
+                    "website",
+                    "business_type",
+                    "lead_preferred_time_zone",
+                )
+            },
+        ),
+        (
+            "Address",
+            {"fields": ("address", "city", "zip", "state", "country", "sales_tax_id")},
+        ),
+        (
+            "Origin",
+            {"fields": ("date_joined", "referring_id", "ip", "ip_country", "lead_picture")},
+        ),
+        (
+            "Social",
+            {"fields": ("facebook", "twitter", "linkedin", "google_plus"), "classes": ["collapse"]},
+        ),
+        (
+            "Consent and status",
+            {
+                "fields": (
+                    "gdpr_lead_status",
+                    "gdpr_lead_status_date",
+                    "gdpr_lead_status_ip",
+                    "gdpr_lead_communications",
+                    "blacklisted",
+                    ("lead_deleted", "lead_deleted_date"),
+                    "notes",
+                )
+            },
+        ),
+        (
+            "Mirror",
+            {
+                "fields": (
+                    "mirror_status",
+                    "mirror_raw_source",
+                    "mirror_first_seen",
+                    "mirror_profile_observed_at",
+                    "mirror_webhook_at",
+                    "mirror_refreshed_at",
+                    "mirror_refresh_requested_at",
+                    "mirror_last_activity_at",
+                    "mirror_updated",
+                )
+            },
+        ),
+    )
+
+    class Media:
+        js = AUTOCOMPLETE_MEDIA_JS
+        css = {"screen": AUTOCOMPLETE_MEDIA_CSS}
+
+    @admin.display(description="name")
+    def name(self, obj: Lead) -> str:
+        return obj.full_name
+
+    @admin.display(description="joined", ordering="date_joined")
+    def joined(self, obj: Lead) -> str:
+        return short_datetime(obj.date_joined)
+
+    @admin.display(description="last activity", ordering="mirror_last_activity_at")
+    def last_activity(self, obj: Lead) -> str:
+        return short_datetime(obj.mirror_last_activity_at)
+
+    @admin.display(description="last refreshed", ordering="mirror_refreshed_at")
+    def last_refreshed(self, obj: Lead) -> str:
+        return short_datetime(obj.mirror_refreshed_at)
+
+    def get_search_results(self, request, queryset, search_term):
+        leads = matching_leads(search_term)
+        if leads is None:
+            return queryset, False
+        return queryset.filter(pk__in=leads), False
+
+    def has_refresh_permission(self, request) -> bool:
+        return self.has_view_permission(request)
+
+    def has_export_permission(self, request) -> bool:
+        return self.has_view_permission(request)
+
+    @admin.action(description="Refresh from Kartra", permissions=["refresh"])
+    def refresh_from_kartra(self, request, queryset):
+        count = lead_request_refresh(lead_ids=queryset.values_list("pk", flat=True))
+        self.message_user(
+            request,
+            f"Refresh requested for {count} lead(s); the sync worker fetches them from Kartra.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Export CSV (tags, lists, custom fields)", permissions=["export"])
+    def export_csv(self, request, queryset):
+        return lead_csv_response(queryset)
+
+    # --- the lead page ------------------------------------------------------------------
+
+    def get_urls(self):
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/refresh/",
+                view(require_POST(self.refresh_view)),
+                name=f"{prefix}_refresh",
+            ),
+            path(
+                "<path:object_id>/export/",
+                view(self.export_view),
+                name=f"{prefix}_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _lead_or_404(self, request, object_id: str) -> Lead:
+        lead = self.get_object(request, unquote(object_id))
+        if lead is None:
+            raise Http404("No such lead.")
+        return lead
+
+    def refresh_view(self, request, object_id: str):
+        if not self.has_refresh_permission(request):
+            raise PermissionDenied
+        lead = self._lead_or_404(request, object_id)
+        lead_request_refresh(lead_ids=[lead.pk])
+        self.message_user(
+            request,
+            f"Refresh requested for {lead}; the sync worker fetches it from Kartra.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:leads_lead_change", args=[lead.pk]))
+
+    def export_view(self, request, object_id: str):
+        if not self.has_export_permission(request):
+            raise PermissionDenied
+        lead = self._lead_or_404(request, object_id)
+        return lead_csv_response(Lead.objects.filter(pk=lead.pk))
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            try:
+                page = int(request.GET.get("activity_page", "1"))
+            except ValueError:
+                page = 1
+            context.update(lead_page_sections(obj, activity_page=page))
+            context["all_transactions_url"] = changelist_url(Transaction, lead=obj.pk)
+            context["all_activity_url"] = changelist_url(Activity, lead=obj.pk)
+            context["all_deliveries_url"] = changelist_url(Delivery, lead=obj.pk)
+            context["can_refresh"] = self.has_refresh_permission(request)
+        return super().render_change_form(request, context, add, change, form_url, obj)

@@ -1,0 +1,118 @@
+"""Admin pages run a fixed number of queries, whatever the number of rows or relations."""
+
+import pytest
+from django.contrib import admin
+from django.contrib.admin.utils import quote
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from events.models import Delivery
+from leads.models import Lead, Tag
+
+from .conftest import make_delivery, make_lead_graph, make_sync_run
+
+pytestmark = pytest.mark.django_db
+
+ON_POSTGRES = connection.vendor == "postgresql"
+# Pinned counts: session + user (2), then the page's own. A list: its count and its rows,
+# plus the source/action filter's values; an unfiltered list on PostgreSQL asks pg_class
+# for an estimate first (+1); a chosen autocomplete filter reads its label (+1). The lead
+# page: the lead, then one query per section (two or three where rows have children).
+# The dashboard: four charts, three backlog counts, the last sync run, recent actions.
+ESTIMATE = 1 if ON_POSTGRES else 0
+PINNED = {
+    "lead changelist": 5 + ESTIMATE,
+    "lead changelist searched": 5,
+    "lead changelist filtered by tag": 6,
+    "lead page": 18,
+    "tag changelist": 4 + ESTIMATE,
+    "delivery changelist": 5 + ESTIMATE,
+    "dashboard": 11,
+}
+MIRRORED = [model for model in admin.site._registry if model._meta.app_label in {"leads", "events"}]
+
+
+def url(model, view, *args):
+    opts = model._meta
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=args)
+
+
+def queries(client, path: str) -> int:
+    client.get(path)  # fill Django's per-process caches (content types) first
+    with CaptureQueriesContext(connection) as context:
+        response = client.get(path)
+    assert response.status_code == 200, path
+    return len(context)
+
+
+def page_counts(client, lead: Lead, tag: Tag) -> dict[str, int]:
+    client.get(reverse("admin:index"))  # warm the session
+    counts = {
+        "lead changelist": queries(client, url(Lead, "changelist")),
+        "lead changelist searched": queries(client, url(Lead, "changelist") + "?q=ada"),
+        "lead changelist filtered by tag": queries(
+            client, url(Lead, "changelist") + f"?tag={tag.pk}"
+        ),
+        "lead page": queries(client, url(Lead, "change", lead.pk)),
+        "tag changelist": queries(client, url(Tag, "changelist")),
+        "delivery changelist": queries(client, url(Delivery, "changelist")),
+        "dashboard": queries(client, reverse("admin:index")),
+    }
+    for model in MIRRORED:
+        counts[f"{model.__name__} changelist"] = queries(client, url(model, "changelist"))
+        obj = model._default_manager.filter(**related_to(model, lead)).order_by("pk").first()
+        counts[f"{model.__name__} page"] = queries(client, url(model, "change", quote(obj.pk)))
+    return counts
+
+
+def related_to(model, lead: Lead) -> dict:
+    """A lookup picking one of ``lead``'s own rows where the model has a path to a lead."""
+    paths = {
+        "CalendarEvent": "subscription__lead",
+        "SurveyAnswer": "result__lead",
+        "Tag": "lead_links__lead",
+        "List": "subscriptions__lead",
+        "Sequence": "subscriptions__lead",
+        "Membership": "accesses__lead",
+        "MembershipLevel": "accesses__lead",
+        "Product": "transactions__lead",
+        "PricePoint": "product__transactions__lead",
+        "Calendar": "subscriptions__lead",
+        "CalendarClass": "subscriptions__lead",
+        "Survey": "results__lead",
+        "SurveyQuestion": "answers__result__lead",
+        "SurveyOption": "chosen_in__result__lead",
+        "CustomField": "values__lead",
+        "CustomFieldOption": "chosen_in__lead",
+        "Asset": "activities__lead",
+    }
+    name = model.__name__
+    if name == "Lead":
+        return {"pk": lead.pk}
+    if name == "SyncRun":
+        return {}
+    if name == "CustomFieldOption":
+        return {"field__values__lead": lead}
+    return {paths.get(name, "lead"): lead}
+
+
+def test_query_counts_are_pinned_and_do_not_grow(admin_client):
+    small = make_lead_graph(2)
+    make_sync_run()
+    make_delivery(lead=None, action="")
+    few = page_counts(admin_client, small.lead, small.tags[0])
+
+    big = make_lead_graph(20)
+    for _ in range(20):
+        make_lead_graph(1)
+        make_sync_run()
+        make_delivery(lead=None, action="")
+    many = page_counts(admin_client, big.lead, big.tags[0])
+
+    grew = {page: (few[page], many[page]) for page in few if few[page] != many[page]}
+    assert not grew, grew
+    pinned = {page: many[page] for page in PINNED}
+    assert pinned == PINNED
+    too_many = {page: count for page, count in many.items() if count > 12 + ESTIMATE}
+    assert set(too_many) <= {"lead page", "Lead page"}, too_many
