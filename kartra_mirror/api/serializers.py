@@ -1,9 +1,26 @@
 """The base serializer: read-only, and it says which relations it reads so that the base
 viewset can load them in a fixed number of queries."""
 
+from datetime import UTC
+
 from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+
+
+class UtcDateTimeField(serializers.DateTimeField):
+    """A read-only datetime in UTC ISO 8601 (``2024-01-15T15:00:00Z``).
+
+    The mirror stores UTC and the API always answers in UTC, whatever ``DJANGO_TIME_ZONE``
+    says. Skipping DRF's per-value lookup of the current time zone makes a page of 500 rows
+    noticeably cheaper to serialise.
+    """
+
+    def to_representation(self, value):
+        if not value:
+            return None
+        text = value.astimezone(UTC).isoformat()
+        return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class MirrorSerializer(serializers.ModelSerializer):
@@ -18,6 +35,11 @@ class MirrorSerializer(serializers.ModelSerializer):
     - ``only``: the columns to load, when the fields show few of a wide table's (they must
       include the viewset's ordering fields, which the paging reads).
     """
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: UtcDateTimeField,
+    }
 
 
 class CatalogBriefSerializer(serializers.Serializer):
