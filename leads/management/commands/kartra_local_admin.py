@@ -1,6 +1,7 @@
 """Make sure a local superuser exists and say how to log in (used by ``bin/run``)."""
 
 import secrets
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -12,9 +13,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="admin")
+        parser.add_argument(
+            "--password-file",
+            default=settings.BASE_DIR / ".local" / "admin-password",
+            help="where the generated password is kept (default: .local/admin-password)",
+        )
 
-    def handle(self, *args, username: str, **options):
-        password_file = settings.BASE_DIR / ".local" / "admin-password"
+    def handle(self, *args, username: str, password_file, **options):
+        password_file = Path(password_file)
         user_model = get_user_model()
         user = user_model.objects.filter(username=username).first()
         if user is None:
@@ -28,4 +34,4 @@ class Command(BaseCommand):
             how = f"user {username!r}, password {password!r} (kept in {password_file})"
         else:
             how = f"user {username!r} with the password you set"
-        self.stdout.write(f"Log in at http://127.0.0.1:8000/admin/ as {how}.")
+        self.stdout.write(f"Log in to the admin (/admin/) as {how}.")
