@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from leads.models import Lead, Source
 from leads.normalize import PayloadError, WebhookEvent, parse_webhook
-from leads.services.lead import lead_apply_profile, lead_lock
+from leads.services.lead import lead_apply_profile, lead_lock, lead_request_refresh
 from leads.services.observation import Observation
 
 from .appliers import APPLIERS, ActivityTarget
@@ -115,8 +115,6 @@ def _apply(delivery: Delivery, event: WebhookEvent) -> Lead:
             "probable_duplicate": delivery.probable_duplicate_of_id is not None,
         },
     )
-    # Webhooks carry one relation only: ask for a full refresh. One pending request per
-    # lead, so a burst of deliveries coalesces into one get_lead call.
     at = delivery.received_at
     Lead.objects.filter(pk=lead.pk).update(
         mirror_webhook_at=Greatest(Coalesce(F("mirror_webhook_at"), Value(at)), Value(at)),
@@ -124,9 +122,9 @@ def _apply(delivery: Delivery, event: WebhookEvent) -> Lead:
             Coalesce(F("mirror_last_activity_at"), Value(at)), Value(at)
         ),
     )
-    Lead.objects.filter(pk=lead.pk, mirror_refresh_requested_at__isnull=True).update(
-        mirror_refresh_requested_at=timezone.now()
-    )
+    # Webhooks carry one relation only: ask for a full refresh. One pending request per
+    # lead, so a burst of deliveries coalesces into one get_lead call.
+    lead_request_refresh(lead_ids=[lead.pk])
     return lead
 
 

@@ -27,10 +27,16 @@ def _retrying(fn):
     raise AssertionError("unreachable")
 
 
+def changed_values(row: models.Model, values: dict[str, Any]) -> dict[str, Any]:
+    """The non-empty ``values`` that differ from ``row``: what an observation changes on a
+    catalogue row (an empty name or value never blanks what the mirror knows)."""
+    return {k: v for k, v in values.items() if v not in (None, "") and getattr(row, k) != v}
+
+
 def _update_changed(row: models.Model, values: dict[str, Any]) -> None:
-    changed = [k for k, v in values.items() if v not in (None, "") and getattr(row, k) != v]
-    for key in changed:
-        setattr(row, key, values[key])
+    changed = changed_values(row, values)
+    for key, value in changed.items():
+        setattr(row, key, value)
     if changed:
         row.save(update_fields=[*changed, *_auto_now(row)])
 

@@ -1,7 +1,10 @@
 """The lead row: finding and locking it, and applying an observed profile."""
 
+from collections.abc import Iterable
+
 from django.db import IntegrityError, transaction
-from django.db.models.functions import Lower
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from leads.models import Lead, MirrorStatus
@@ -85,3 +88,14 @@ def lead_apply_profile(lead: Lead, profile: ProfileRecord, *, observation: Obser
     if profile.custom_values is not None:
         lead_apply_custom_values(lead, profile.custom_values, observation=observation)
     return True
+
+
+def lead_request_refresh(*, lead_ids: Iterable[int]) -> int:
+    """Ask for a refresh of these leads (primary keys) at the next pass of the refresh loop
+    or beat task; a request already pending keeps its place in the queue. Returns how many
+    leads now wait for a refresh."""
+    return Lead.objects.filter(pk__in=list(lead_ids)).update(
+        mirror_refresh_requested_at=Coalesce(
+            F("mirror_refresh_requested_at"), Value(timezone.now())
+        )
+    )

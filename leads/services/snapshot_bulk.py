@@ -28,6 +28,7 @@ from leads.models import (
 )
 from leads.normalize import CalendarRecord, CatalogRef, SurveyRecord
 
+from .catalog import changed_values
 from .observation import Observation
 
 
@@ -68,7 +69,7 @@ def catalog_resolve_refs(
     for k, row in found.items():
         ref, extra = wanted[k]
         values = {"name": ref.name, **extra}
-        updates = {f: v for f, v in values.items() if v not in (None, "") and getattr(row, f) != v}
+        updates = changed_values(row, values)
         for field, value in updates.items():
             setattr(row, field, value)
         if updates:

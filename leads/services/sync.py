@@ -21,8 +21,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F, QuerySet, Value
-from django.db.models.functions import Coalesce, Lower
+from django.db.models import QuerySet
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from events.models import SyncRun, SyncRunStatus
@@ -329,17 +329,6 @@ def _same_as_last_snapshot(kartra_id: int | None, details: dict) -> bool:
         source == Source.SNAPSHOT
         and status == MirrorStatus.ACTIVE
         and details_digest(raw) == details_digest(details)
-    )
-
-
-def lead_request_refresh(*, lead_ids: Iterable[int]) -> int:
-    """Ask for a refresh of these leads (primary keys) at the next pass of the refresh loop
-    or beat task; a request already pending keeps its place in the queue. Returns how many
-    leads now wait for a refresh."""
-    return Lead.objects.filter(pk__in=list(lead_ids)).update(
-        mirror_refresh_requested_at=Coalesce(
-            F("mirror_refresh_requested_at"), Value(timezone.now())
-        )
     )
 
 
