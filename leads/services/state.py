@@ -49,16 +49,20 @@ def state_upsert(
 ) -> tuple[models.Model, bool]:
     """Create or update the row matching ``lookup`` unless a newer observation wrote it.
 
-    Returns the row and whether this observation was applied.
+    Returns the row and whether this observation was applied. The row is locked before its
+    ``observed_at`` is compared, so two writers of one row (a transaction or subscription
+    that two leads' deliveries name, which the lead lock does not serialise) cannot both
+    pass the check and let the older observation write last. Call inside a transaction.
     """
-    row = model.objects.filter(**lookup).first()
+    rows = model.objects.select_for_update()
+    row = rows.filter(**lookup).first()
     if row is None:
         try:
             with transaction.atomic():
                 row = model.objects.create(**{**lookup, **values, **observation.fields()})
                 return row, True
         except IntegrityError:
-            row = model.objects.get(**lookup)
+            row = rows.get(**lookup)
     if observation.is_older_than(row.observed_at):
         return row, False
     for key, value in {**values, **observation.fields()}.items():
