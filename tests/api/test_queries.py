@@ -1,7 +1,7 @@
 """Pinned SQL query counts: no endpoint issues a query per row or per relation.
 
-Each count covers the whole request: the token lookup (1), the user's permissions (2: own
-and groups'), the page (1), and one query per prefetched relation. A count that grows with
+Each count covers the whole request: the token with its user and the user's permissions (1),
+the page (1), and one query per prefetched relation. A count that grows with
 the number of rows or relations is an N+1 regression.
 """
 
@@ -14,7 +14,7 @@ from .test_access import ENDPOINTS
 
 pytestmark = pytest.mark.django_db
 
-AUTH = 3  # token + user permissions + group permissions
+AUTH = 1  # the token, its user and the user's permissions (kartra_mirror/auth.py)
 
 # endpoint -> queries for one list page (beyond AUTH)
 LIST_QUERIES = {
