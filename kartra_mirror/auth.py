@@ -55,7 +55,7 @@ def _user_permissions_sql() -> str:
 
 
 @cache
-def _token_user_sql() -> str:
+def token_user_sql() -> str:
     """The user holding a token key (the parameter), with the user's permissions as
     ``permission_names`` (``app_label.codename`` separated by spaces; NULL for none)."""
     user_model = get_user_model()
@@ -99,7 +99,7 @@ class TokenAuthentication(authentication.TokenAuthentication):
     inactive users get DRF's 401s."""
 
     def authenticate_credentials(self, key: str):
-        user = next(iter(get_user_model().objects.raw(_token_user_sql(), [key])), None)
+        user = next(iter(get_user_model().objects.raw(token_user_sql(), [key])), None)
         if user is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         if not user.is_active:

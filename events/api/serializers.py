@@ -45,7 +45,19 @@ class ActivityBriefSerializer(MirrorSerializer):
         model = Activity
         fields = ACTIVITY_FIELDS
         select_related = ("asset", "product", "transaction")
-        defer = ("transaction__raw",)
+        # The columns the fields show (the lead detail reads its latest activity with them).
+        only = (
+            "action",
+            "occurred_at",
+            "points",
+            "details",
+            "asset__kind",
+            "asset__kartra_id",
+            "asset__name",
+            "product__kartra_id",
+            "product__name",
+            "transaction__kartra_id",
+        )
 
     @extend_schema_field(ASSET_SCHEMA)
     def get_asset(self, activity: Activity) -> dict | None:
@@ -63,7 +75,7 @@ class ActivitySerializer(ActivityBriefSerializer):
         model = Activity
         fields = (*ACTIVITY_FIELDS, "lead", "delivery_id", "probable_duplicate")
         select_related = ("lead", *ActivityBriefSerializer.Meta.select_related)
-        defer = ("lead__mirror_raw", "lead__notes", *ActivityBriefSerializer.Meta.defer)
+        defer = ("lead__mirror_raw", "lead__notes", "transaction__raw")
 
 
 DELIVERY_FIELDS = (

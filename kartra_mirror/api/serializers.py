@@ -1,7 +1,6 @@
 """The base serializer: read-only, and it says which relations it reads so that the base
 viewset can load them in a fixed number of queries."""
 
-import copy
 from collections.abc import Callable
 from datetime import UTC
 from functools import cached_property
@@ -30,6 +29,19 @@ class UtcDateTimeField(serializers.DateTimeField):
         return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+def _new_field_like(field: Field) -> Field:
+    """A new, unbound field built with ``field``'s arguments (a nested list with a new
+    child), as DRF's deep copy of a field builds it.
+
+    DRF deep-copies the arguments as well, so that a serializer may change them; no field
+    of a read-only serializer does, and the fields' constructors copy what they keep.
+    """
+    kwargs = field._kwargs
+    if isinstance(field, serializers.ListSerializer):
+        kwargs = {**kwargs, "child": _new_field_like(kwargs["child"])}
+    return type(field)(*field._args, **kwargs)
+
+
 class MirrorSerializer(serializers.ModelSerializer):
     """A read-only model serializer.
 
@@ -51,12 +63,12 @@ class MirrorSerializer(serializers.ModelSerializer):
 
     def get_fields(self) -> dict[str, Field]:
         """DRF derives the fields from the model for every serializer instance; the result
-        depends only on the class, so derive it once and copy it per instance, as DRF copies
-        declared fields."""
+        depends only on the class, so derive it once and give each instance new fields
+        built with the same arguments."""
         fields = self._built_fields.get(type(self))
         if fields is None:
             fields = self._built_fields[type(self)] = super().get_fields()
-        return copy.deepcopy(fields)
+        return {name: _new_field_like(field) for name, field in fields.items()}
 
     @cached_property
     def _representation_plan(self) -> list[tuple[str, Field, Callable[[Any], Any] | None]]:

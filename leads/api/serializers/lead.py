@@ -149,6 +149,7 @@ class LeadDetailSerializer(MirrorSerializer):
             Prefetch(
                 "custom_values",
                 CustomFieldValue.objects.select_related("field")
+                .only("lead", "text", "field__identifier", "field__field_type")
                 .prefetch_related(
                     Prefetch("options", CustomFieldOption.objects.order_by("kartra_id"))
                 )
@@ -156,27 +157,60 @@ class LeadDetailSerializer(MirrorSerializer):
             ),
             Prefetch(
                 "tag_links",
-                LeadTag.objects.filter(active=True).select_related("tag").order_by("tag__name"),
+                LeadTag.objects.filter(active=True)
+                .select_related("tag")
+                .only("lead", "observed_at", "tag__kartra_id", "tag__name")
+                .order_by("tag__name"),
                 to_attr="current_tags",
             ),
             Prefetch(
                 "list_subscriptions",
-                ListSubscription.objects.select_related("list").order_by("list__name"),
+                ListSubscription.objects.select_related("list")
+                .only("lead", "active", "observed_at", "list__kartra_id", "list__name")
+                .order_by("list__name"),
             ),
             Prefetch(
                 "sequence_subscriptions",
-                SequenceSubscription.objects.select_related("sequence").order_by("sequence__name"),
+                SequenceSubscription.objects.select_related("sequence")
+                .only(
+                    "lead",
+                    "step",
+                    "status",
+                    "observed_at",
+                    "sequence__kartra_id",
+                    "sequence__name",
+                )
+                .order_by("sequence__name"),
             ),
             Prefetch(
                 "memberships",
-                MembershipAccess.objects.select_related("membership", "level").order_by(
-                    "membership__name", "level__name"
-                ),
+                MembershipAccess.objects.select_related("membership", "level")
+                .only(
+                    "lead",
+                    "active",
+                    "observed_at",
+                    "membership__kartra_id",
+                    "membership__name",
+                    "level__kartra_id",
+                    "level__name",
+                )
+                .order_by("membership__name", "level__name"),
             ),
             Prefetch(
                 "transactions",
                 Transaction.objects.select_related("product", "subscription")
-                .defer("raw")
+                .only(
+                    "lead",
+                    "kartra_id",
+                    "price_point",
+                    "transaction_type",
+                    "transaction_date",
+                    "amount",
+                    "observed_at",
+                    "product__kartra_id",
+                    "product__name",
+                    "subscription__kartra_id",
+                )
                 .order_by("-transaction_date", "-kartra_id"),
             ),
             Prefetch(
@@ -201,7 +235,7 @@ class LeadDetailSerializer(MirrorSerializer):
         activity = (
             Activity.objects.filter(lead=lead)
             .select_related(*ActivityBriefSerializer.Meta.select_related)
-            .defer(*ActivityBriefSerializer.Meta.defer)
+            .only(*ActivityBriefSerializer.Meta.only)
             .order_by("-occurred_at", "-id")[:LATEST_ACTIVITY]
         )
         return ActivityBriefSerializer(activity, many=True, context=self.context).data
