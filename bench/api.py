@@ -34,7 +34,7 @@ os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "0")  # the test client spea
 
 LEADS = 1_000_000
 TAGS, LISTS, PRODUCTS = 300, 60, 40
-REQUESTS, WARMUP = 50, 5
+REQUESTS, WARMUP = 200, 20
 GOAL_MS, GOAL_RATIO = 100.0, 3.0
 
 

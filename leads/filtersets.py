@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Lower
+from django.db.models.lookups import Exact
 from django_filters import rest_framework as filters
 
 from kartra_mirror.api.filters import (
@@ -181,11 +182,7 @@ class LeadFilterSet(MirrorFilterSet):
 
     def filter_email(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         # Written as the unique index lead_email_ci_unique is: lower(email), email <> ''.
-        return (
-            queryset.alias(email_lower=Lower("email"))
-            .filter(email_lower=Lower(Value(value)))
-            .exclude(email="")
-        )
+        return queryset.filter(Exact(Lower("email"), Lower(Value(value))), ~Q(email=""))
 
     def filter_name(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(Q(first_name__icontains=value) | Q(last_name__icontains=value))

@@ -55,9 +55,13 @@ class Ordering:
         """A unique, non-null field orders rows totally by itself: no tiebreaker needed."""
         return self.field.primary_key or (self.field.unique and not self.field.null)
 
-    def position(self, obj: models.Model) -> list[Any]:
-        value = getattr(obj, self.field.attname)
-        return [value] if self.unique else [value, obj.pk]
+    def position(self, row: models.Model | dict) -> list[Any]:
+        """The position of a row: a model instance, or a dict of ``QuerySet.values``."""
+        if isinstance(row, dict):
+            value, pk = row[self.field.attname], row[self.field.model._meta.pk.attname]
+        else:
+            value, pk = getattr(row, self.field.attname), row.pk
+        return [value] if self.unique else [value, pk]
 
     def segments(self, position: list[Any] | None, reverse: bool) -> list[tuple[Q, list]]:
         """The (condition, order_by) pairs that list the rows after ``position``, in order.

@@ -19,6 +19,11 @@ class ViewModelPermissions(DjangoModelPermissions):
         for method in ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")
     }
 
+    def _queryset(self, view):
+        # DRF builds the view's whole queryset (eager loading and all) to learn its model;
+        # the class attribute names the same model.
+        return view.queryset
+
 
 class StaffViewModelPermissions(ViewModelPermissions):
     """The view permission plus ``is_staff``: webhook deliveries and sync runs are the

@@ -21,7 +21,8 @@ class MirrorViewSet(viewsets.ReadOnlyModelViewSet):
       ``ordering_fields``, which must each be backed by an index;
     - the ``view`` permission of the model;
     - eager loading declared on the serializer's ``Meta`` (``select_related``,
-      ``prefetch_related``, ``defer``, ``only``), so no endpoint issues a query per row.
+      ``prefetch_related``, ``defer``, ``only``, ``values``), so no endpoint issues a query
+      per row.
     """
 
     lookup_field = "kartra_id"
@@ -49,6 +50,8 @@ class MirrorViewSet(viewsets.ReadOnlyModelViewSet):
             queryset = queryset.defer(*defer)
         if only := getattr(meta, "only", ()):
             queryset = queryset.only(*only)
+        if values := getattr(meta, "values", ()):
+            queryset = queryset.values(*values)
         return queryset
 
     def get_object(self):

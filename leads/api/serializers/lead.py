@@ -118,7 +118,7 @@ class LeadSerializer(MirrorSerializer):
     class Meta:
         model = Lead
         fields = LEAD_LIST_FIELDS
-        only = LEAD_LIST_FIELDS  # holds every ordering field of LeadViewSet
+        values = LEAD_LIST_FIELDS  # holds every ordering field of LeadViewSet
 
 
 class LeadDetailSerializer(MirrorSerializer):
