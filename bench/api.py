@@ -386,13 +386,16 @@ def percentile(samples: list[float], q: float) -> float:
 def measure(api: Callable[[int], object], sql: Callable[[int], object]) -> tuple[list, list]:
     """Time the i-th request and the i-th bare SQL alternately, so that both meet the same
     machine: drifting load, and a database backend that has gone idle while Python worked
-    (the first statement after a pause waits for it to wake up, on either side)."""
+    (the first statement after a pause waits for it to wake up, on either side). Which of
+    the two goes first alternates too: the first to touch the i-th rows reads them into
+    PostgreSQL's buffers for the second."""
     for i in range(WARMUP):
         api(REQUESTS + i)
         sql(REQUESTS + i)
     api_timings, sql_timings = [], []
     for i in range(REQUESTS):
-        for run, timings in ((api, api_timings), (sql, sql_timings)):
+        runs = [(api, api_timings), (sql, sql_timings)]
+        for run, timings in runs if i % 2 == 0 else runs[::-1]:
             started = time.perf_counter()
             run(i)
             timings.append((time.perf_counter() - started) * 1000)

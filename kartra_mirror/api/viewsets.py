@@ -7,6 +7,7 @@ from rest_framework.exceptions import NotFound
 from .filters import FilterBackend, SearchFilter
 from .pagination import INT64_MAX, KeysetPagination
 from .permissions import ViewModelPermissions
+from .prefetch import prefetch_present, presence_annotations
 
 
 class MirrorViewSet(viewsets.ReadOnlyModelViewSet):
@@ -22,7 +23,7 @@ class MirrorViewSet(viewsets.ReadOnlyModelViewSet):
     - the ``view`` permission of the model;
     - eager loading declared on the serializer's ``Meta`` (``select_related``,
       ``prefetch_related``, ``defer``, ``only``, ``values``), so no endpoint issues a query
-      per row.
+      per row; a detail prefetches only the relations its row has (``prefetch.py``).
     """
 
     lookup_field = "kartra_id"
@@ -45,7 +46,10 @@ class MirrorViewSet(viewsets.ReadOnlyModelViewSet):
         if select := getattr(meta, "select_related", ()):
             queryset = queryset.select_related(*select)
         if prefetch := getattr(meta, "prefetch_related", ()):
-            queryset = queryset.prefetch_related(*prefetch)
+            if self.action == "retrieve":  # prefetched in get_object(), what the row has
+                queryset = queryset.annotate(**presence_annotations(queryset.model, prefetch))
+            else:
+                queryset = queryset.prefetch_related(*prefetch)
         if defer := getattr(meta, "defer", ()):
             queryset = queryset.defer(*defer)
         if only := getattr(meta, "only", ()):
@@ -59,4 +63,7 @@ class MirrorViewSet(viewsets.ReadOnlyModelViewSet):
         value = self.kwargs[self.lookup_url_kwarg or self.lookup_field]
         if len(value) > 19 or int(value) > INT64_MAX:
             raise NotFound()
-        return super().get_object()
+        row = super().get_object()
+        if prefetch := getattr(self.get_serializer_class().Meta, "prefetch_related", ()):
+            prefetch_present(row, prefetch)
+        return row

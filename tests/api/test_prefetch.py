@@ -1,0 +1,71 @@
+"""A detail prefetches only the relations its row has; the others are empty without a
+query, and the answer is the one a full prefetch gives."""
+
+import pytest
+from rest_framework.test import APIRequestFactory
+
+from leads.api.serializers import LeadDetailSerializer
+from leads.models import Lead
+from tests import factories as f
+
+from .conftest import API
+from .test_queries import AUTH
+
+pytestmark = pytest.mark.django_db
+
+RELATIONS = {
+    "tags": lambda lead: f.LeadTagFactory(lead=lead),
+    "inactive_tags": lambda lead: f.LeadTagFactory(lead=lead, active=False),
+    "lists": lambda lead: f.ListSubscriptionFactory(lead=lead),
+    "sequences": lambda lead: f.SequenceSubscriptionFactory(lead=lead),
+    "memberships": lambda lead: f.MembershipAccessFactory(lead=lead),
+    "transactions": lambda lead: f.TransactionFactory(lead=lead),
+    "custom_fields": lambda lead: f.CustomFieldValueFactory(lead=lead),
+    "calendar_subscriptions": lambda lead: f.CalendarEventFactory(subscription__lead=lead),
+    "survey_results": lambda lead: f.SurveyAnswerFactory(result__lead=lead),
+    "activity": lambda lead: f.ActivityFactory(lead=lead),
+}
+
+
+def fully_prefetched(lead: Lead) -> dict:
+    """The detail as a plain prefetch of every relation renders it."""
+    queryset = Lead.objects.prefetch_related(*LeadDetailSerializer.Meta.prefetch_related)
+    request = APIRequestFactory().get("/")
+    return LeadDetailSerializer(queryset.get(pk=lead.pk), context={"request": request}).data
+
+
+@pytest.mark.parametrize(
+    "kinds",
+    [(), ("tags",), ("inactive_tags",), ("lists", "transactions"), tuple(RELATIONS)],
+    ids=lambda kinds: "+".join(kinds) or "none",
+)
+def test_detail_equals_a_full_prefetch(client_reader, kinds):
+    lead = f.LeadFactory()
+    for kind in kinds:
+        RELATIONS[kind](lead)
+    response = client_reader.get(f"{API}leads/{lead.kartra_id}/")
+    assert response.status_code == 200
+    assert response.json() == fully_prefetched(lead)
+
+
+def test_lead_without_relations_costs_the_lead_and_its_activity(
+    client_reader, django_assert_num_queries
+):
+    lead = f.LeadFactory()
+    with django_assert_num_queries(AUTH + 2):  # the lead (with what it has), latest activity
+        body = client_reader.get(f"{API}leads/{lead.kartra_id}/").json()
+    assert body["custom_fields"] == {}
+    for relation in ("tags", "lists", "sequences", "memberships", "transactions"):
+        assert body[relation] == [], relation
+    assert body["calendar_subscriptions"] == [] and body["survey_results"] == []
+
+
+def test_each_relation_held_costs_its_query(client_reader, django_assert_num_queries):
+    lead = f.LeadFactory()
+    RELATIONS["tags"](lead)
+    RELATIONS["inactive_tags"](lead)  # the same relation: still one query
+    RELATIONS["transactions"](lead)
+    with django_assert_num_queries(AUTH + 2 + 2):
+        body = client_reader.get(f"{API}leads/{lead.kartra_id}/").json()
+    assert len(body["tags"]) == 1 and len(body["transactions"]) == 1
+    assert body["lists"] == []
