@@ -165,6 +165,8 @@ class FilterBackend(filters.DjangoFilterBackend):
     and skipping it when it names none (unfiltered pages and detail lookups, which DRF also
     runs through the filter backends)."""
 
+    filterset_base = MirrorFilterSet
+
     def get_filterset_kwargs(self, request, queryset, view) -> dict:
         return {**super().get_filterset_kwargs(request, queryset, view), "named_only": True}
 

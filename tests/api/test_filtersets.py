@@ -48,3 +48,10 @@ def test_browsable_api_filter_form_shows_every_filter(reader, client):
     page = response.content.decode()
     for name in leads_filtersets.LeadFilterSet.base_filters:
         assert f'name="{name}"' in page, name
+
+
+def test_every_endpoint_filters_with_a_mirror_filterset():
+    from kartra_mirror.api.urls import router
+
+    for _, viewset, _ in router.registry:
+        assert issubclass(viewset.filterset_class, MirrorFilterSet), viewset.__name__
