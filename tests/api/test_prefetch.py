@@ -9,21 +9,13 @@ from leads.models import Lead
 from tests import factories as f
 
 from .conftest import API
-from .test_queries import AUTH
+from .test_queries import AUTH, LEAD_RELATIONS
 
 pytestmark = pytest.mark.django_db
 
 RELATIONS = {
-    "tags": lambda lead: f.LeadTagFactory(lead=lead),
+    **LEAD_RELATIONS,
     "inactive_tags": lambda lead: f.LeadTagFactory(lead=lead, active=False),
-    "lists": lambda lead: f.ListSubscriptionFactory(lead=lead),
-    "sequences": lambda lead: f.SequenceSubscriptionFactory(lead=lead),
-    "memberships": lambda lead: f.MembershipAccessFactory(lead=lead),
-    "transactions": lambda lead: f.TransactionFactory(lead=lead),
-    "custom_fields": lambda lead: f.CustomFieldValueFactory(lead=lead),
-    "calendar_subscriptions": lambda lead: f.CalendarEventFactory(subscription__lead=lead),
-    "survey_results": lambda lead: f.SurveyAnswerFactory(result__lead=lead),
-    "activity": lambda lead: f.ActivityFactory(lead=lead),
 }
 
 

@@ -73,20 +73,38 @@ def test_list_query_count_is_pinned(client_staff, django_assert_num_queries, end
 LEAD_DETAIL_QUERIES = 1 + 13
 
 
+def _custom_value(lead):
+    option = f.CustomFieldOptionFactory()
+    return f.CustomFieldValueFactory(lead=lead, field=option.field, options=[option])
+
+
+def _survey_answer(lead):
+    answer = f.SurveyAnswerFactory(result__lead=lead)
+    answer.options.add(f.SurveyOptionFactory(question=answer.question))
+    return answer
+
+
+# One row of each relation the lead detail shows, with the nested rows it shows as well.
+LEAD_RELATIONS = {
+    "tags": lambda lead: f.LeadTagFactory(lead=lead),
+    "lists": lambda lead: f.ListSubscriptionFactory(lead=lead),
+    "sequences": lambda lead: f.SequenceSubscriptionFactory(lead=lead),
+    "memberships": lambda lead: f.MembershipAccessFactory(lead=lead),
+    "custom_fields": _custom_value,
+    "transactions": lambda lead: f.TransactionFactory(lead=lead),
+    "calendar_subscriptions": lambda lead: f.CalendarEventFactory(subscription__lead=lead),
+    "survey_results": _survey_answer,
+    "activity": lambda lead: f.ActivityFactory(
+        lead=lead, product=f.ProductFactory(), transaction=f.TransactionFactory()
+    ),
+}
+
+
 def lead_with_relations(count: int):
     lead = f.LeadFactory()
     for _ in range(count):
-        f.LeadTagFactory(lead=lead)
-        f.ListSubscriptionFactory(lead=lead)
-        f.SequenceSubscriptionFactory(lead=lead)
-        f.MembershipAccessFactory(lead=lead)
-        option = f.CustomFieldOptionFactory()
-        f.CustomFieldValueFactory(lead=lead, field=option.field, options=[option])
-        f.TransactionFactory(lead=lead)
-        f.CalendarEventFactory(subscription__lead=lead)
-        answer = f.SurveyAnswerFactory(result__lead=lead)
-        answer.options.add(f.SurveyOptionFactory(question=answer.question))
-        f.ActivityFactory(lead=lead, product=f.ProductFactory(), transaction=f.TransactionFactory())
+        for make in LEAD_RELATIONS.values():
+            make(lead)
     return lead
 
 
