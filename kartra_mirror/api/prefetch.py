@@ -6,8 +6,9 @@ booking). The row's own query asks, with one cheap ``EXISTS`` per relation, whic
 the empty ones are then filled in without a query.
 """
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import connection
-from django.db.models import BooleanField, Model, Prefetch, prefetch_related_objects
+from django.db.models import BooleanField, ManyToOneRel, Model, Prefetch, prefetch_related_objects
 from django.db.models.expressions import RawSQL
 
 PRESENT = "_has_%s"
@@ -17,12 +18,14 @@ def _lookup(prefetch: str | Prefetch) -> str:
     return prefetch.prefetch_through if isinstance(prefetch, Prefetch) else prefetch
 
 
-def _reverse_foreign_key(model: type[Model], lookup: str):
-    """The one-to-many relation ``lookup`` names on ``model``, or None for anything else."""
-    if "__" in lookup:
+def _reverse_foreign_key(model: type[Model], lookup: str) -> ManyToOneRel | None:
+    """The reverse foreign key ``lookup`` names on ``model``, or None for anything else
+    (a nested lookup, a many-to-many, a generic relation): those are always prefetched."""
+    try:
+        field = model._meta.get_field(lookup)
+    except FieldDoesNotExist:
         return None
-    field = model._meta.get_field(lookup)
-    return field if field.one_to_many and not field.field.many_to_many else None
+    return field if isinstance(field, ManyToOneRel) and field.one_to_many else None
 
 
 def presence_annotations(model: type[Model], prefetches) -> dict[str, RawSQL]:

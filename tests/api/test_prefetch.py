@@ -61,3 +61,36 @@ def test_each_relation_held_costs_its_query(client_reader, django_assert_num_que
         body = client_reader.get(f"{API}leads/{lead.kartra_id}/").json()
     assert len(body["tags"]) == 1 and len(body["transactions"]) == 1
     assert body["lists"] == []
+
+
+def test_presence_is_asked_of_reverse_foreign_keys_only():
+    from django.db.models import Prefetch
+
+    from kartra_mirror.api.prefetch import presence_annotations
+    from leads.models import CustomFieldValue, Survey
+
+    lead_relations = presence_annotations(Lead, LeadDetailSerializer.Meta.prefetch_related)
+    assert set(lead_relations) == {
+        "_has_custom_values",
+        "_has_tag_links",
+        "_has_list_subscriptions",
+        "_has_sequence_subscriptions",
+        "_has_memberships",
+        "_has_transactions",
+        "_has_calendar_subscriptions",
+        "_has_survey_results",
+    }
+    assert set(presence_annotations(Survey, ["questions", "questions__options"])) == {
+        "_has_questions"
+    }
+    assert presence_annotations(CustomFieldValue, [Prefetch("options")]) == {}  # many-to-many
+
+
+def test_survey_detail_with_and_without_questions(client_staff, django_assert_num_queries):
+    bare = f.SurveyFactory()
+    full = f.SurveyOptionFactory(question__survey=f.SurveyFactory()).question.survey
+    with django_assert_num_queries(AUTH + 1):
+        assert client_staff.get(f"{API}surveys/{bare.kartra_id}/").json()["questions"] == []
+    with django_assert_num_queries(AUTH + 3):  # the survey, its questions, their options
+        questions = client_staff.get(f"{API}surveys/{full.kartra_id}/").json()["questions"]
+    assert len(questions) == 1 and len(questions[0]["options"]) == 1
