@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from kartra_mirror.auth import ModelBackend
 from tests import factories as f
+from tests.api.conftest import token_client
 
 pytestmark = pytest.mark.django_db
 
@@ -72,12 +73,6 @@ def test_backend_reads_permissions_in_one_query(group, django_assert_num_queries
             "leads.view_lead",
         }
         assert user.has_perm("leads.view_tag")  # cached on the user for the request
-
-
-def token_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
 
 
 def test_token_brings_group_permissions(group):
