@@ -77,16 +77,38 @@ class MirrorSerializer(serializers.ModelSerializer):
         """(name, field, column) per readable field; ``column`` names the model column the
         field shows, None for anything else (DRF's general ``get_attribute`` reads it)."""
         columns = {f.attname for f in self.Meta.model._meta.concrete_fields if not f.is_relation}
-        values = getattr(self.Meta, "values", None)
         plan = []
         for field in self._readable_fields:
             attrs = field.source_attrs
             column = attrs[0] if len(attrs) == 1 and attrs[0] in columns else None
-            if values is not None and column not in values:
-                raise ImproperlyConfigured(
-                    f"{type(self).__name__}.{field.field_name} shows no column of Meta.values"
-                )
             plan.append((field.field_name, field, column))
+        return plan
+
+    _values_plans: ClassVar[dict[type, list[tuple[str, str, Any]]]] = {}
+
+    def _values_plan(self) -> list[tuple[str, str, Any]]:
+        """(name, column, convert) per field, for rows read with ``Meta.values``; ``convert``
+        is None where DRF's field would return the column's value unchanged (an int of an
+        integer column, a str of a text column, a bool of a boolean one).
+
+        Built once per class, from the class's unbound fields: a row of plain columns needs
+        nothing a bound field knows (context, parent), so a page of rows does not build the
+        serializer's fields at all.
+        """
+        plan = self._values_plans.get(type(self))
+        if plan is None:
+            model_fields = {f.attname: f for f in self.Meta.model._meta.concrete_fields}
+            bound = self._representation_plan  # builds the class's fields on first use
+            unbound = self._built_fields[type(self)]
+            plan = []
+            for name, _field, column in bound:
+                if column is None or column not in self.Meta.values:
+                    raise ImproperlyConfigured(
+                        f"{type(self).__name__}.{name} shows no column of Meta.values"
+                    )
+                shown = unbound[name]
+                plan.append((name, column, _converter(shown, model_fields[column])))
+            self._values_plans[type(self)] = plan
         return plan
 
     def to_representation(self, instance) -> dict[str, Any]:
@@ -97,12 +119,12 @@ class MirrorSerializer(serializers.ModelSerializer):
         of 500 leads spent most of its serialisation time in those checks. A row read with
         ``Meta.values`` is a dict holding exactly the columns the fields show.
         """
-        if isinstance(instance, dict) and hasattr(self.Meta, "values"):
-            representation = {}
-            for name, field, column in self._representation_plan:
-                value = instance[column]
-                representation[name] = None if value is None else field.to_representation(value)
-            return representation
+        if type(instance) is dict and hasattr(self.Meta, "values"):
+            return {
+                name: value if value is None or convert is None else convert(value)
+                for name, column, convert in self._values_plan()
+                for value in (instance[column],)
+            }
         if not isinstance(instance, self.Meta.model):
             return super().to_representation(instance)
         representation = {}
@@ -117,6 +139,25 @@ class MirrorSerializer(serializers.ModelSerializer):
                 check = value.pk if isinstance(value, PKOnlyObject) else value
             representation[name] = None if check is None else field.to_representation(value)
         return representation
+
+
+# DRF fields that show a value of these model columns unchanged.
+_UNCHANGED = (
+    (serializers.IntegerField, models.IntegerField),
+    (serializers.CharField, (models.CharField, models.TextField)),
+    (serializers.BooleanField, models.BooleanField),
+)
+
+
+def _converter(field: Field, model_field: models.Field):
+    """``field.to_representation``, or None where it returns a non-null value of
+    ``model_field``'s column unchanged."""
+    for field_class, model_field_classes in _UNCHANGED:
+        if type(field).to_representation is field_class.to_representation and isinstance(
+            model_field, model_field_classes
+        ):
+            return None
+    return field.to_representation
 
 
 class CatalogBriefSerializer(serializers.Serializer):

@@ -54,3 +54,32 @@ def test_values_must_cover_every_field():
 
     with pytest.raises(ImproperlyConfigured, match="Broken.email"):
         Broken({"id": 1}).data  # noqa: B018
+
+
+def test_a_page_of_values_rows_builds_no_fields():
+    f.LeadFactory.create_batch(2)
+    rows = list(Lead.objects.values(*LeadSerializer.Meta.values))
+    LeadSerializer(rows, many=True).data  # noqa: B018  (the class's plan is built once)
+    page = LeadSerializer(rows, many=True)
+    assert len(page.data) == 2
+    assert "fields" not in page.child.__dict__
+
+
+def test_values_rows_convert_what_the_column_type_does_not_show_as_is():
+    class Converted(MirrorSerializer):
+        """An int shown from a text column, a text shown from an int column."""
+
+        zip_number = serializers.IntegerField(source="zip", read_only=True)
+        score_text = serializers.CharField(source="score", read_only=True)
+
+        class Meta:
+            model = Lead
+            fields = ("zip_number", "score_text", "blacklisted", "date_joined")
+            values = ("zip", "score", "blacklisted", "date_joined")
+
+    f.LeadFactory(zip="01234", score=7, blacklisted=True)
+    (row,) = Lead.objects.values(*Converted.Meta.values)
+    data = Converted(row).data
+    assert data["zip_number"] == 1234 and data["score_text"] == "7"
+    assert data["blacklisted"] is True
+    assert data["date_joined"].endswith("Z")
