@@ -403,6 +403,24 @@ def measure(api: Callable[[int], object], sql: Callable[[int], object]) -> tuple
     return api_timings, sql_timings
 
 
+def with_token(cursor, token_sql: str, key: str, bare_sql: Callable) -> Callable[[int], None]:
+    """A scenario's bare SQL as a token request needs it: every request first reads the
+    token's user and permissions (one statement), then runs the scenario's own."""
+
+    def run(i: int) -> None:
+        cursor.execute(token_sql, [key])
+        cursor.fetchall()
+        bare_sql(i)
+
+    return run
+
+
+def percentiles(api: Callable[[int], object], sql: Callable[[int], object]) -> list[float]:
+    """API p50, API p95, SQL p50, SQL p95 (ms) of ``measure(api, sql)``."""
+    api_timings, sql_timings = measure(api, sql)
+    return [percentile(t, q) for t in (api_timings, sql_timings) for q in (50, 95)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reseed", action="store_true", help="drop the seeded data and seed again")
@@ -449,19 +467,14 @@ def main() -> None:
                 response = client.get(path, params)
                 assert response.status_code == 200, (path, params, response.content[:300])
 
-            def authenticated_sql(i: int, bare_sql=bare_sql) -> None:
-                # Every request first reads the token's user and permissions (one statement).
-                cursor.execute(token_sql, [key])
-                cursor.fetchall()
-                bare_sql(i)
-
-            api, raw = measure(call, authenticated_sql)
-            api95, raw95 = percentile(api, 95), percentile(raw, 95)
-            ratio = api95 / raw95
+            api50, api95, sql50, sql95 = percentiles(
+                call, with_token(cursor, token_sql, key, bare_sql)
+            )
+            ratio = api95 / sql95
             met = "ok" if api95 < GOAL_MS and ratio <= GOAL_RATIO else "MISSED"
             print(
-                f"{name:<32}{percentile(api, 50):>7.1f}ms{api95:>7.1f}ms"
-                f"{percentile(raw, 50):>7.1f}ms{raw95:>7.1f}ms{ratio:>10.1f}x  {met}"
+                f"{name:<32}{api50:>7.1f}ms{api95:>7.1f}ms"
+                f"{sql50:>7.1f}ms{sql95:>7.1f}ms{ratio:>10.1f}x  {met}"
             )
 
 

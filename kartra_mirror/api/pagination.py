@@ -166,7 +166,8 @@ class KeysetPagination(BasePagination):
             wanted = self.page_size + 1 - len(rows)
             if wanted <= 0:
                 break
-            rows.extend(queryset.filter(condition).order_by(*order_by)[:wanted])
+            segment = queryset.filter(condition) if condition else queryset  # Q(): all
+            rows.extend(segment.order_by(*order_by)[:wanted])
 
         more = len(rows) > self.page_size
         rows = rows[: self.page_size]
