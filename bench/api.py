@@ -421,6 +421,12 @@ def percentiles(api: Callable[[int], object], sql: Callable[[int], object]) -> l
     return [percentile(t, q) for t in (api_timings, sql_timings) for q in (50, 95)]
 
 
+def print_header(header: str) -> None:
+    print()
+    print(header)
+    print("-" * len(header))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reseed", action="store_true", help="drop the seeded data and seed again")
@@ -453,13 +459,10 @@ def main() -> None:
         token_sql = token_user_sql()
         scenarios = build_scenarios(cursor)
 
-        print()
-        header = (
+        print_header(
             f"{'scenario':<32}{'API p50':>9}{'API p95':>9}{'SQL p50':>9}{'SQL p95':>9}"
             f"{'p95 ratio':>11}  goal"
         )
-        print(header)
-        print("-" * len(header))
         for name, request, bare_sql in scenarios:
 
             def call(i: int, request=request) -> None:

@@ -117,13 +117,10 @@ def main() -> None:
         client = Client(HTTP_AUTHORIZATION=f"Token {key}", HTTP_HOST="localhost")
         scenarios = [s for s in bench.build_scenarios(cursor) if s[0] in SCENARIOS]
 
-        print()
-        header = (
+        bench.print_header(
             f"{'scenario':<32}{'endpoint':<15}{'p50':>8}{'p95':>8}"
             f"{'SQL p50':>9}{'SQL p95':>9}{'p95 ratio':>11}"
         )
-        print(header)
-        print("-" * len(header))
         for name, request, bare_sql in scenarios:
             sql = bench.with_token(cursor, token_sql, key, bare_sql)
             for endpoint, path in ENDPOINTS:

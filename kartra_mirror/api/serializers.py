@@ -54,7 +54,8 @@ class MirrorSerializer(serializers.ModelSerializer):
       include the viewset's ordering fields, which the paging reads);
     - ``values``: like ``only``, but rows are read as dicts (``QuerySet.values``), which is
       several times cheaper than building model instances; every field must show one of
-      these columns.
+      these columns from its value alone (no request context: the fields of such rows are
+      the class's, built once, not bound to a request).
     """
 
     serializer_field_mapping = {
