@@ -121,11 +121,11 @@ class MirrorSerializer(serializers.ModelSerializer):
         ``Meta.values`` is a dict holding exactly the columns the fields show.
         """
         if type(instance) is dict and hasattr(self.Meta, "values"):
-            return {
-                name: value if value is None or convert is None else convert(value)
-                for name, column, convert in self._values_plan()
-                for value in (instance[column],)
-            }
+            representation = {}
+            for name, column, convert in self._values_plan():
+                value = instance[column]
+                representation[name] = value if value is None or convert is None else convert(value)
+            return representation
         if not isinstance(instance, self.Meta.model):
             return super().to_representation(instance)
         representation = {}
