@@ -427,35 +427,47 @@ def print_header(header: str) -> None:
     print("-" * len(header))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reseed", action="store_true", help="drop the seeded data and seed again")
-    args = parser.parse_args()
-
+def setup() -> None:
+    """Create the database if needed, start Django and migrate."""
     ensure_database()
     import django
 
     django.setup()
     from django.core.management import call_command
-    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+
+
+def prepare(cursor, *, reseed: bool = False) -> tuple[str, object]:
+    """Seed the database unless a complete seed is there (or ``reseed``); return the bench
+    user's token key and a test client that sends it."""
     from django.test import Client
 
     from kartra_mirror.api.services import api_token_issue
+
+    cursor.execute("CREATE TABLE IF NOT EXISTS bench_seed (leads integer, seeded_at timestamptz)")
+    if reseed or not seeded(cursor):
+        print(f"seeding {LEADS:,} leads ...")
+        seed(cursor)
+        vacuum(cursor)
+    else:
+        print(f"reusing the seeded database ({LEADS:,} leads); --reseed to start over")
+    key = api_token_issue(username="bench", create_user=True, grant_view=True).key
+    return key, Client(HTTP_AUTHORIZATION=f"Token {key}", HTTP_HOST="localhost")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reseed", action="store_true", help="drop the seeded data and seed again")
+    args = parser.parse_args()
+
+    setup()
+    from django.db import connection
+
     from kartra_mirror.auth import token_user_sql
 
-    call_command("migrate", verbosity=0)
     with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TABLE IF NOT EXISTS bench_seed (leads integer, seeded_at timestamptz)"
-        )
-        if args.reseed or not seeded(cursor):
-            print(f"seeding {LEADS:,} leads ...")
-            seed(cursor)
-            vacuum(cursor)
-        else:
-            print(f"reusing the seeded database ({LEADS:,} leads); --reseed to start over")
-        key = api_token_issue(username="bench", create_user=True, grant_view=True).key
-        client = Client(HTTP_AUTHORIZATION=f"Token {key}", HTTP_HOST="localhost")
+        key, client = prepare(cursor, reseed=args.reseed)
         token_sql = token_user_sql()
         scenarios = build_scenarios(cursor)
 

@@ -94,27 +94,16 @@ def floor_params(params: dict) -> dict:
 
 
 def main() -> None:
-    bench.ensure_database()
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    bench.setup()
     from django.db import connection
-    from django.test import Client, override_settings
+    from django.test import override_settings
 
-    from kartra_mirror.api.services import api_token_issue
     from kartra_mirror.auth import token_user_sql
 
-    call_command("migrate", verbosity=0)
     token_sql = token_user_sql()
     urlpatterns.extend(build_urlpatterns(token_sql))
     with connection.cursor() as cursor, override_settings(ROOT_URLCONF=__name__):
-        if not bench.seeded(cursor):
-            print(f"seeding {bench.LEADS:,} leads ...")
-            bench.seed(cursor)
-            bench.vacuum(cursor)
-        key = api_token_issue(username="bench", create_user=True, grant_view=True).key
-        client = Client(HTTP_AUTHORIZATION=f"Token {key}", HTTP_HOST="localhost")
+        key, client = bench.prepare(cursor)
         scenarios = [s for s in bench.build_scenarios(cursor) if s[0] in SCENARIOS]
 
         bench.print_header(
