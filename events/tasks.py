@@ -1,21 +1,21 @@
-"""Background work: processing deliveries when a worker runs, inline when none does."""
+"""Celery tasks that process stored deliveries (see ``events.drain``)."""
 
 from celery import shared_task
 from django.conf import settings
-from django.db import transaction
 
-from .models import Delivery
-from .services import delivery_process
-
-
-@shared_task(name="events.process_delivery", acks_late=True)
-def process_delivery(delivery_id: int) -> str:
-    return delivery_process(delivery_id=delivery_id).status
+from .drain import deliveries_drain
+from .services import TRANSIENT_ERRORS
 
 
-def delivery_dispatch(delivery: Delivery) -> Delivery:
-    """Process ``delivery`` now (the embedded default) or queue it for a worker."""
-    if settings.KARTRA_PROCESS_INLINE:
-        return delivery_process(delivery_id=delivery.pk)
-    transaction.on_commit(lambda: process_delivery.delay(delivery.pk))
-    return delivery
+@shared_task(
+    name="events.drain_deliveries",
+    ignore_result=True,
+    autoretry_for=TRANSIENT_ERRORS,
+    retry_backoff=True,
+    retry_backoff_max=30,
+    max_retries=None,
+)
+def drain_deliveries() -> int:
+    """Process every waiting delivery in batches; asked for by the requests that store
+    them and, as a sweep, by beat. Returns how many were processed."""
+    return deliveries_drain(give_up_after=float(settings.KARTRA_DRAIN_SWEEP_INTERVAL))

@@ -16,9 +16,11 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from .models import DeliveryStatus
-from .services import delivery_store
-from .tasks import delivery_dispatch
+from leads.normalize import PayloadError, parse_webhook
+
+from .drain import deliveries_drain_soon
+from .models import Delivery, DeliveryStatus
+from .services import delivery_process, delivery_store
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +62,39 @@ def client_ip(request: HttpRequest) -> str | None:
         return None
 
 
+def read_body(request: HttpRequest, limit: int) -> bytes | None:
+    """Up to ``limit + 1`` bytes of the request body, whatever its transfer encoding.
+
+    Django reads no further than Content-Length, so a chunked body (no Content-Length)
+    would read as empty. A server that decodes chunked bodies says so with
+    ``wsgi.input_terminated`` (gunicorn does); the body is then read from its input to the
+    end. A server that does not (Django's runserver) cannot deliver it: ``None``.
+    """
+    if request.META.get("CONTENT_LENGTH"):
+        return request.read(limit + 1)
+    if request.META.get("wsgi.input_terminated"):
+        stream, chunks, size = request.META["wsgi.input"], [], 0
+        while size <= limit and (chunk := stream.read(min(65536, limit + 1 - size))):
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
+        return None
+    return request.read(limit + 1)
+
+
+def storable(text: str, limit: int = 1024) -> str:
+    """``text`` as the database can store it: NUL (refused by PostgreSQL's text and JSON
+    columns) becomes U+FFFD, and a header value is cut at ``limit`` characters."""
+    return text.replace("\x00", "\ufffd")[:limit]
+
+
 @method_decorator([csrf_exempt, non_atomic_requests], name="dispatch")
 class KartraWebhookView(View):
+    """Store the delivery with one INSERT and answer; processing happens after (see
+    ``events.drain``), or in the request with ``KARTRA_PROCESS_INLINE``. A body that is
+    not a Kartra event is told so with a 400 and kept; parsing it needs no database."""
+
     http_method_names = ["post", "head", "options"]
 
     def dispatch(self, request: HttpRequest, token: str, *args, **kwargs) -> HttpResponse:
@@ -74,30 +107,51 @@ class KartraWebhookView(View):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         limit = settings.KARTRA_WEBHOOK_MAX_BYTES
-        body = request.read(limit + 1)
-        headers = {h: request.headers[h] for h in KEPT_HEADERS if h in request.headers}
+        body = read_body(request, limit)
+        if body is None:
+            reason = "a chunked body cannot be read by this server; send Content-Length"
+            return JsonResponse({"error": reason}, status=411)
+        headers = {h: storable(request.headers[h]) for h in KEPT_HEADERS if h in request.headers}
         meta = {
-            "content_type": request.content_type or request.headers.get("Content-Type", ""),
+            "content_type": storable(request.content_type or headers.get("Content-Type", "")),
             "headers": headers,
             "remote_addr": client_ip(request),
         }
-        too_large = len(body) > limit
         try:
-            if too_large:
+            if len(body) > limit:
                 reason = f"body over {limit} bytes"
                 delivery = delivery_store(
                     body=body, status=DeliveryStatus.TOO_LARGE, error=reason, **meta
                 )
                 return JsonResponse({"error": reason, "delivery": delivery.pk}, status=413)
-            delivery = delivery_store(body=body, **meta)
+            delivery = delivery_store(body=body, **meta, **self._first_look(body))
         except DatabaseError:
             logger.exception("could not store a webhook delivery")
             return JsonResponse({"error": "could not store the delivery; retry"}, status=503)
-        try:
-            delivery = delivery_dispatch(delivery)
-        except DatabaseError:
-            logger.exception("delivery %s stored but not processed", delivery.pk)
-            return JsonResponse({"delivery": delivery.pk, "status": DeliveryStatus.RECEIVED})
         if delivery.status == DeliveryStatus.REJECTED:
             return JsonResponse({"error": delivery.error, "delivery": delivery.pk}, status=400)
-        return JsonResponse({"delivery": delivery.pk, "status": delivery.status})
+        return JsonResponse({"delivery": delivery.pk, "status": self._process(delivery)})
+
+    @staticmethod
+    def _first_look(body: bytes) -> dict:
+        """What the stored row says before processing: a body that is not a Kartra event
+        is stored ``rejected`` with the reason; an event, with its action and lead id."""
+        try:
+            event = parse_webhook(body)
+        except PayloadError as exc:
+            return {"status": DeliveryStatus.REJECTED, "error": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - a parser bug: stored; processing records it
+            logger.error("webhook body could not be read (%s); stored", type(exc).__name__)
+            return {}
+        return {"action": event.action, "lead_kartra_id": event.lead.kartra_id}
+
+    @staticmethod
+    def _process(delivery: Delivery) -> str:
+        """Process inline when configured, else ask for processing; the status to answer."""
+        if settings.KARTRA_PROCESS_INLINE:
+            try:
+                return delivery_process(delivery_id=delivery.pk).status
+            except DatabaseError:
+                logger.warning("delivery %s stored; processing it now failed", delivery.pk)
+        deliveries_drain_soon()
+        return DeliveryStatus.RECEIVED

@@ -74,6 +74,9 @@ DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", default=60))
+# A persistent connection is checked before a request reuses it, so a restarted database
+# costs a reconnect, not a 500.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite serialises writers; wait for the lock instead of failing under a webhook burst.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
@@ -117,9 +120,21 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # The webhook URL carries its token: no log line may show it.
+    "filters": {"redact_tokens": {"()": "kartra_mirror.log_filters.RedactWebhookTokens"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {
+        # Django's own handlers ("Not Found: <path>", runserver's access lines) would print
+        # the path unfiltered: send those records through the console handler instead.
+        "django": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
         "django.db.backends": {"level": "WARNING"},
         # One INFO line per Kartra API call is noise; retries and failures still log.
         "httpx": {"level": "WARNING"},
@@ -166,14 +181,23 @@ KARTRA_REFRESH_INTERVAL = env.int("KARTRA_REFRESH_INTERVAL", default=60)
 KARTRA_CATALOG_SYNC_INTERVAL = env.int("KARTRA_CATALOG_SYNC_INTERVAL", default=3600)
 
 # --- Background work (Celery) ----------------------------------------------------------
-# With no broker configured everything runs in the web process: webhook deliveries are
-# processed inline right after they are stored.
+# With no broker configured everything runs in the web process: a thread of it processes
+# the stored webhook deliveries (see events/drain.py).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
-KARTRA_PROCESS_INLINE = env.bool("KARTRA_PROCESS_INLINE", default=not CELERY_BROKER_URL)
+# Process each delivery in its own request instead (tests, the smallest installs).
+KARTRA_PROCESS_INLINE = env.bool("KARTRA_PROCESS_INLINE", default=False)
+# Deliveries claimed and applied in one transaction.
+KARTRA_DELIVERY_BATCH = env.int("KARTRA_DELIVERY_BATCH", default=200)
+# Seconds between sweeps for deliveries nobody asked to process (after a crash, say).
+KARTRA_DRAIN_SWEEP_INTERVAL = env.int("KARTRA_DRAIN_SWEEP_INTERVAL", default=15)
 CELERY_BEAT_SCHEDULE = {
+    "kartra-drain-deliveries": {
+        "task": "events.drain_deliveries",
+        "schedule": float(KARTRA_DRAIN_SWEEP_INTERVAL),
+    },
     "kartra-catalog-sync": {
         "task": "leads.catalog_sync",
         "schedule": float(KARTRA_CATALOG_SYNC_INTERVAL),

@@ -21,6 +21,7 @@ import httpx
 from django.conf import settings
 from django.utils import timezone
 
+from events.drain import deliveries_drain
 from events.models import SyncRun, SyncRunStatus
 from kartra_mirror.kartra.fake import FakeAccount, FakeKartra, post_webhook
 from leads.models import Lead
@@ -132,6 +133,9 @@ def demo_seed(
                     failures[response.status_code] += 1
     finally:
         server_log.setLevel(level)
+    # Processing runs after each request answers; finish it before the sync, so that the
+    # demo's state does not depend on who was faster.
+    deliveries_drain()
     if failures:
         codes = ", ".join(f"HTTP {code} x{n}" for code, n in sorted(failures.items()))
         hint = " (plain HTTP with DEBUG off: set DJANGO_SECURE_SSL_REDIRECT=0)"

@@ -46,3 +46,10 @@ def _plain_http_test_client(settings):
     """Tests talk plain HTTP to the test client and live server; production redirects to
     HTTPS unless DJANGO_SECURE_SSL_REDIRECT says otherwise."""
     settings.SECURE_SSL_REDIRECT = False
+
+
+@pytest.fixture(autouse=True)
+def _deliveries_processed_in_the_request(settings):
+    """Tests see a delivery's outcome in its response; the tests of the background
+    processing (tests/events/test_drain.py) turn this off."""
+    settings.KARTRA_PROCESS_INLINE = True

@@ -6,7 +6,6 @@ TOKEN = "test-token-0123456789"
 @pytest.fixture(autouse=True)
 def webhook_settings(settings):
     settings.KARTRA_WEBHOOK_TOKENS = ["old-token", TOKEN]
-    settings.KARTRA_PROCESS_INLINE = True
     return settings
 
 

@@ -1,6 +1,6 @@
-"""Serve the mirror and keep it current: Django's development server (no reloader) plus the
-refresh loop in a background thread. Without Kartra credentials it serves a demo account
-from the built-in fake Kartra (see ``leads.demo``)."""
+"""Serve the mirror and keep it current: Django's development server (no reloader) plus, in
+background threads, the processing of webhook deliveries and the refresh loop. Without Kartra
+credentials it serves a demo account from the built-in fake Kartra (see ``leads.demo``)."""
 
 import threading
 
@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from events.drain import DeliveryDrainer
 from leads.demo import (
     DEMO_EVENTS,
     DEMO_LEADS,
@@ -95,9 +96,16 @@ class Command(BaseCommand):
                 name="kartra-serve-start",
                 daemon=True,
             ).start()
+        drainer = None
+        if not settings.CELERY_BROKER_URL and not settings.KARTRA_PROCESS_INLINE:
+            # Processes stored webhook deliveries; its first pass sweeps what a previous
+            # run left unprocessed.
+            drainer = DeliveryDrainer.running()
         try:
             call_command("runserver", addrport, use_reloader=False)
         finally:
+            if drainer is not None:
+                DeliveryDrainer.shutdown()
             if loop is not None:
                 loop.stop()
             if demo is not None:

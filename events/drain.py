@@ -1,0 +1,178 @@
+"""Getting stored deliveries processed once the request has answered.
+
+Three ways, by configuration:
+
+- ``KARTRA_PROCESS_INLINE``: the request processes its own delivery (tests, tiny installs);
+- a Celery broker (``CELERY_BROKER_URL``): the request asks for a drain task, at most one
+  request per drain pass when Redis can coalesce them, and workers drain in batches; beat
+  sweeps every ``KARTRA_DRAIN_SWEEP_INTERVAL`` seconds for anything left behind;
+- neither (the embedded default): a thread of the web process drains on wake-up and sweeps
+  on the same interval.
+
+The table is the truth and the queue only carries wake-ups: a lost task, a crashed worker
+or a database that was down costs a delay, never a delivery.
+"""
+
+import contextlib
+import logging
+import threading
+from functools import cache
+
+import redis
+from django.conf import settings
+from django.db import close_old_connections, connection
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    stop_after_delay,
+    stop_never,
+    wait_exponential,
+)
+
+from .services import TRANSIENT_ERRORS, deliveries_process_batch
+
+logger = logging.getLogger(__name__)
+
+#: Redis key that says a drain pass has been asked for and has not started yet.
+DRAIN_FLAG = "kartra_mirror:deliveries:drain-requested"
+
+
+def deliveries_drain(*, give_up_after: float | None = None) -> int:
+    """Process waiting deliveries, batch after batch, until none is left; return how many.
+
+    A database failure is retried with exponential backoff (0.1 s doubling to 30 s),
+    with a fresh connection each time, for up to ``give_up_after`` seconds (forever when
+    None); after that the error is raised and the deliveries wait for the next pass.
+    Each pass clears the drain flag before it claims, so a request that stores a delivery
+    after the last claim raises the flag again and gets a pass of its own.
+    """
+    retrying = Retrying(
+        retry=retry_if_exception_type(TRANSIENT_ERRORS),
+        wait=wait_exponential(multiplier=0.1, max=30),
+        stop=stop_never if give_up_after is None else stop_after_delay(give_up_after),
+        before_sleep=_log_and_reconnect,
+        reraise=True,
+    )
+    total = 0
+    while True:
+        _clear_flag()
+        claimed = retrying(deliveries_process_batch)
+        total += claimed
+        if not claimed:
+            return total
+
+
+def _log_and_reconnect(state) -> None:
+    exc = state.outcome.exception()
+    logger.warning(
+        "processing deliveries: database error (%s), retry %d in %.1f s",
+        type(exc).__name__,
+        state.attempt_number,
+        state.next_action.sleep,
+    )
+    # A broken connection cannot run the retry; Django opens a new one on the next query.
+    connection.close()
+
+
+def deliveries_drain_soon() -> None:
+    """Ask for the waiting deliveries to be processed soon, without waiting for it.
+    Never raises: the deliveries are stored, and the next sweep finds them anyway."""
+    try:
+        if settings.CELERY_BROKER_URL:
+            _request_drain_task()
+        else:
+            DeliveryDrainer.running().wake()
+    except Exception as exc:  # noqa: BLE001 - the delivery is stored; the sweep catches up
+        logger.warning("could not ask for deliveries to be processed: %s", type(exc).__name__)
+
+
+# -- Celery ----------------------------------------------------------------------------------
+
+
+@cache
+def _flag_store() -> redis.Redis | None:
+    """Redis for the drain flag: ``KARTRA_REDIS_URL``, else the broker when it is Redis."""
+    url = settings.KARTRA_REDIS_URL
+    if not url and settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        url = settings.CELERY_BROKER_URL
+    return redis.Redis.from_url(url, socket_timeout=2) if url else None
+
+
+def _request_drain_task() -> None:
+    from .tasks import drain_deliveries
+
+    store = _flag_store()
+    if store is not None:
+        try:
+            if not store.set(DRAIN_FLAG, "1", nx=True, ex=settings.KARTRA_DRAIN_SWEEP_INTERVAL):
+                return  # a pass is already asked for and will see this delivery
+        except redis.RedisError:
+            store = None  # without the flag, every request asks: slower, still correct
+    try:
+        drain_deliveries.delay()
+    except Exception:
+        if store is not None:
+            _clear_flag()
+        raise
+
+
+def _clear_flag() -> None:
+    if not settings.CELERY_BROKER_URL:
+        return
+    store = _flag_store()
+    if store is not None:
+        with contextlib.suppress(redis.RedisError):  # else the flag expires by itself
+            store.delete(DRAIN_FLAG)
+
+
+# -- the embedded default: a thread of the web process ---------------------------------------
+
+
+class DeliveryDrainer:
+    """A daemon thread that drains when woken and every ``KARTRA_DRAIN_SWEEP_INTERVAL``
+    seconds; one per process, started on first use."""
+
+    _instance: "DeliveryDrainer | None" = None
+    _guard = threading.Lock()
+
+    def __init__(self, *, interval: float) -> None:
+        self.interval = interval
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kartra-drain", daemon=True)
+
+    @classmethod
+    def running(cls) -> "DeliveryDrainer":
+        with cls._guard:
+            if cls._instance is None or not cls._instance._thread.is_alive():
+                cls._instance = cls(interval=float(settings.KARTRA_DRAIN_SWEEP_INTERVAL))
+                cls._instance._thread.start()
+            return cls._instance
+
+    @classmethod
+    def shutdown(cls, timeout: float = 10.0) -> None:
+        with cls._guard:
+            instance, cls._instance = cls._instance, None
+        if instance is not None:
+            instance._stop.set()
+            instance._wake.set()
+            instance._thread.join(timeout)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                close_old_connections()
+                try:
+                    count = deliveries_drain(give_up_after=self.interval)
+                    if count:
+                        logger.debug("processed %d deliveries", count)
+                except Exception as exc:  # noqa: BLE001 - the thread must outlive one pass
+                    logger.error("processing deliveries failed: %s", type(exc).__name__)
+                    connection.close()
+                self._wake.wait(self.interval)
+                self._wake.clear()
+        finally:
+            connection.close()
