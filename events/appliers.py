@@ -113,11 +113,9 @@ def _survey(lead: Lead, event: WebhookEvent, observation: Observation) -> Activi
 
 
 def _score(lead: Lead, event: WebhookEvent, observation: Observation) -> ActivityTarget:
-    # The delivery's own lead block carries the score too; the event's points win when this
-    # delivery is the newest profile observation.
-    if not observation.is_older_than(lead.mirror_profile_observed_at):
-        Lead.objects.filter(pk=lead.pk).update(score=event.detail)
-        lead.score = event.detail
+    # ``points`` is the threshold the lead reached (001: "the points score number the lead
+    # has reached"), not its score: the lead's score came with the delivery's lead block,
+    # applied as its profile. The threshold belongs to the activity only.
     return ActivityTarget(points=event.detail)
 
 

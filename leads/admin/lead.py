@@ -131,6 +131,7 @@ class LeadAdmin(MirrorAdmin):
                     "mirror_webhook_at",
                     "mirror_refreshed_at",
                     "mirror_refresh_requested_at",
+                    "mirror_sets_replaced_at",
                     "mirror_last_activity_at",
                     "mirror_updated",
                 )

@@ -35,8 +35,9 @@ ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_plac
 
 
 def transaction_amount():
-    """What a transaction moved: the webhook's full amount, else get_lead's amount."""
-    return Coalesce("full_amount", "amount", ZERO)
+    """What a transaction moved: ``amount``, which get_lead and webhooks both fill (the API
+    reads it too); ``full_amount`` for a row stored before webhooks filled it."""
+    return Coalesce("amount", "full_amount", ZERO)
 
 
 def money_totals(transactions) -> dict[str, Decimal]:

@@ -2,6 +2,7 @@
 
 from .base import CatalogItem, Observed, Source
 from .catalog import (
+    CHOICE_FIELD_TYPES,
     TEXT_FIELD_TYPES,
     Asset,
     AssetKind,
@@ -40,6 +41,7 @@ from .state import (
 )
 
 __all__ = [
+    "CHOICE_FIELD_TYPES",
     "TEXT_FIELD_TYPES",
     "Asset",
     "AssetKind",

@@ -12,6 +12,19 @@ class Source(models.TextChoices):
     IMPORT = "import", "lead import"
 
 
+def label_or_value(choices: type[models.Choices], value):
+    """The label of a documented ``value`` of ``choices``, else the value as Kartra sent it.
+
+    Columns that hold Kartra's enumerations keep any value Kartra sends (one it adds later
+    must not fail a whole delivery or snapshot), so they declare no ``choices``: the admin
+    would show an undeclared value as "-". Their models' ``get_<field>_display`` use this.
+    """
+    try:
+        return choices(value).label
+    except ValueError:
+        return value
+
+
 class Observed(models.Model):
     """When a piece of mirrored state was last observed, and by what.
 

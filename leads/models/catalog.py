@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from .base import CatalogItem
+from .base import CatalogItem, label_or_value
 
 
 def one_unnamed_per_name(label: str, *parents: str) -> models.UniqueConstraint:
@@ -113,18 +113,23 @@ class CalendarClass(models.Model):
         return f"{self.calendar} / {self.name}"
 
 
-class SurveyType(models.IntegerChoices):
-    SURVEY = 1, "survey"
-    QUIZ = 2, "quiz"
+class SurveyType(models.TextChoices):
+    """The documented types (002: 1 survey, 2 quiz); ``survey_type`` keeps any other as sent."""
+
+    SURVEY = "survey", "survey"
+    QUIZ = "quiz", "quiz"
 
 
 class Survey(CatalogItem):
     """A survey or a quiz."""
 
-    survey_type = models.SmallIntegerField(null=True, blank=True, choices=SurveyType.choices)
+    survey_type = models.CharField(max_length=64, null=True, blank=True)
 
     class Meta(CatalogItem.Meta):
         constraints = [one_unnamed_per_name("survey")]
+
+    def get_survey_type_display(self):
+        return label_or_value(SurveyType, self.survey_type)
 
 
 class SurveyQuestion(models.Model):
@@ -182,6 +187,8 @@ class Asset(models.Model):
 
 
 class FieldType(models.TextChoices):
+    """The documented types; ``CustomField.field_type`` keeps any other as sent."""
+
     INPUT_FIELD = "input_field", "input field"
     TEXT_AREA = "text_area", "text area"
     DROP_DOWN = "drop_down", "drop-down"
@@ -190,26 +197,47 @@ class FieldType(models.TextChoices):
 
 
 TEXT_FIELD_TYPES = frozenset({FieldType.INPUT_FIELD, FieldType.TEXT_AREA})
+CHOICE_FIELD_TYPES = frozenset({FieldType.DROP_DOWN, FieldType.RADIO_BUTTON, FieldType.CHECKBOX})
 
 
 class CustomField(models.Model):
-    """A custom field of the account, identified by Kartra's id and its identifier."""
+    """A custom field of the account, identified by Kartra's id and its identifier.
+
+    The id is the key: a field renamed in Kartra keeps its row and values, and its
+    identifier follows the newest observation. A row whose identifier another field has
+    taken since is left without one (``""``) until it is observed again.
+    """
 
     kartra_id = models.BigIntegerField(null=True, blank=True, unique=True)
-    identifier = models.CharField(max_length=255, unique=True)
-    field_type = models.CharField(max_length=32, choices=FieldType.choices)
+    identifier = models.CharField(max_length=255, blank=True)
+    field_type = models.CharField(max_length=64)
+    mirror_identifier_observed_at = models.DateTimeField(
+        "identifier observed at", null=True, blank=True
+    )
     mirror_first_seen = models.DateTimeField(auto_now_add=True)
     mirror_updated = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ("identifier",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=["identifier"],
+                condition=~models.Q(identifier=""),
+                name="customfield_identifier_unique",
+            )
+        ]
 
     def __str__(self) -> str:
-        return self.identifier
+        return self.identifier or f"#{self.kartra_id}"
+
+    def get_field_type_display(self):
+        return label_or_value(FieldType, self.field_type)
 
     @property
     def is_text(self) -> bool:
-        return self.field_type in TEXT_FIELD_TYPES
+        """Whether values are shown as text: for the two text types and for a type Kartra
+        added since; the three choice types show their chosen options."""
+        return self.field_type not in CHOICE_FIELD_TYPES
 
 
 class CustomFieldOption(models.Model):

@@ -2,12 +2,14 @@
 
 from django.db import models
 
-from .base import Observed
+from .base import Observed, label_or_value
 from .catalog import Product
 from .lead import Lead
 
 
 class TransactionType(models.TextChoices):
+    """The documented types; ``Transaction.transaction_type`` keeps any other as sent."""
+
     SALE = "sale", "sale"
     REFUND = "refund", "refund"
     PARTIAL_REFUND = "partial_refund", "partial refund"
@@ -48,10 +50,10 @@ class Transaction(Observed):
         Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="transactions"
     )
     price_point = models.CharField(max_length=64, blank=True)
-    transaction_type = models.CharField(max_length=16, choices=TransactionType.choices)
+    transaction_type = models.CharField(max_length=64)
     transaction_date = models.DateTimeField(null=True, blank=True)
 
-    amount = money()  # get_lead's transaction_amount
+    amount = money()  # get_lead's transaction_amount, a webhook's transaction_full_amount
     full_amount = money()
     base_amount = money()
     discount = money()
@@ -114,3 +116,6 @@ class Transaction(Observed):
 
     def __str__(self) -> str:
         return f"{self.get_transaction_type_display()} {self.kartra_id}"
+
+    def get_transaction_type_display(self):
+        return label_or_value(TransactionType, self.transaction_type)

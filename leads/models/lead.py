@@ -94,6 +94,12 @@ class Lead(models.Model):
     mirror_refreshed_at = models.DateTimeField("last full refresh", null=True, blank=True)
     mirror_refresh_requested_at = models.DateTimeField("refresh requested", null=True, blank=True)
     mirror_last_activity_at = models.DateTimeField("last activity", null=True, blank=True)
+    # {"tags": "<ISO time>", ...}: when the newest get_lead snapshot that listed each relation
+    # set was requested. A snapshot is the whole truth about a set it lists, so an older
+    # observation must not add a row to that set (see leads.services.state).
+    mirror_sets_replaced_at = models.JSONField(
+        "relation sets last replaced by get_lead", null=True, blank=True
+    )
     mirror_updated = models.DateTimeField("mirror row updated", auto_now=True)
 
     class Meta:

@@ -7,7 +7,7 @@ bring the relation back.
 
 from django.db import models
 
-from .base import Observed
+from .base import Observed, label_or_value
 from .catalog import (
     Calendar,
     CalendarClass,
@@ -55,6 +55,8 @@ class ListSubscription(Observed):
 
 
 class SequenceStatus(models.TextChoices):
+    """The documented statuses; ``SequenceSubscription.status`` keeps any other as sent."""
+
     ACTIVE = "active", "active"
     UNSUBSCRIBED = "unsubscribed", "unsubscribed"
     COMPLETED = "completed", "completed"
@@ -64,9 +66,7 @@ class SequenceSubscription(Observed):
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="sequence_subscriptions")
     sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="subscriptions")
     step = models.IntegerField(null=True, blank=True)
-    status = models.CharField(
-        max_length=16, choices=SequenceStatus.choices, default=SequenceStatus.ACTIVE
-    )
+    status = models.CharField(max_length=64, default=SequenceStatus.ACTIVE)
 
     class Meta:
         constraints = [
@@ -76,6 +76,9 @@ class SequenceSubscription(Observed):
 
     def __str__(self) -> str:
         return f"{self.sequence} ({self.status}, step {self.step})"
+
+    def get_status_display(self):
+        return label_or_value(SequenceStatus, self.status)
 
 
 class MembershipAccess(Observed):
@@ -127,6 +130,8 @@ class CustomFieldValue(Observed):
 
 
 class CalendarStatus(models.TextChoices):
+    """The documented statuses; ``CalendarSubscription.status`` keeps any other as sent."""
+
     ACTIVE = "Active", "active"
     PENDING = "Pending", "pending"
     COMPLETED = "Completed", "completed"
@@ -147,7 +152,7 @@ class CalendarSubscription(Observed):
         on_delete=models.SET_NULL,
         related_name="subscriptions",
     )
-    status = models.CharField(max_length=16, choices=CalendarStatus.choices)
+    status = models.CharField(max_length=64)
     vendor_id = models.BigIntegerField(null=True, blank=True)
     vendor_timezone = models.CharField(max_length=64, blank=True)
     hosts = models.JSONField(default=list, blank=True)
@@ -166,6 +171,9 @@ class CalendarSubscription(Observed):
 
     def __str__(self) -> str:
         return f"{self.calendar} / {self.calendar_class} ({self.status})"
+
+    def get_status_display(self):
+        return label_or_value(CalendarStatus, self.status)
 
 
 class CalendarEvent(models.Model):

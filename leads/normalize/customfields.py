@@ -16,8 +16,8 @@ from .records import CustomFieldRecord, CustomValueRecord, OptionRef
 from .values import (
     as_list,
     child,
-    choice,
     is_empty,
+    open_choice,
     require_dict,
     to_id,
     to_ref_id,
@@ -29,6 +29,7 @@ CHOICE_TYPES = frozenset({"drop_down", "radio_button", "checkbox"})
 _FIELD_TYPES = {name: name for name in TEXT_TYPES | CHOICE_TYPES}
 
 IDENTIFIER_MAX = 255  # CustomField.identifier
+FIELD_TYPE_MAX = 64  # CustomField.field_type
 OPTION_VALUE_MAX = 1024  # CustomFieldOption.value, SurveyOption.value
 
 
@@ -58,7 +59,19 @@ def parse_options(value: Any, field: str) -> tuple[OptionRef, ...]:
 
 
 def parse_field_type(value: Any, field: str) -> str:
-    return choice(value, field, _FIELD_TYPES)
+    """One of the five documented types, or a type Kartra added since, as sent."""
+    field_type = open_choice(value, field, _FIELD_TYPES, FIELD_TYPE_MAX)
+    if not field_type:
+        raise PayloadError(field, value, "value required")
+    return field_type
+
+
+def _holds_options(field_type: str, value: Any) -> bool:
+    """Whether a field's ``field_value`` lists options: always for the three choice types;
+    for a type outside the documented five, when the value is a list or an object."""
+    if field_type in CHOICE_TYPES:
+        return True
+    return field_type not in TEXT_TYPES and isinstance(value, list | dict) and bool(value)
 
 
 def _identity(entry: dict, field: str) -> tuple[int | None, str]:
@@ -88,7 +101,7 @@ def parse_custom_value(entry: Any, field: str) -> CustomValueRecord:
     field_type = parse_field_type(entry.get("field_type"), child(field, "field_type"))
     raw_value = entry.get("field_value")
     value_path = child(field, "field_value")
-    if field_type in TEXT_TYPES:
+    if not _holds_options(field_type, raw_value):
         return CustomValueRecord(
             kartra_id, identifier, field_type, _text_value(raw_value, value_path), ()
         )
@@ -108,6 +121,6 @@ def parse_custom_field(entry: Any, field: str) -> CustomFieldRecord:
     kartra_id, identifier = _identity(entry, field)
     field_type = parse_field_type(entry.get("field_type"), child(field, "field_type"))
     options: tuple[OptionRef, ...] = ()
-    if field_type in CHOICE_TYPES:
+    if _holds_options(field_type, entry.get("field_value")):
         options = parse_options(entry.get("field_value"), child(field, "field_value"))
     return CustomFieldRecord(kartra_id, identifier, field_type, options)

@@ -20,9 +20,9 @@ from .values import (
     SMALLINT,
     as_list,
     child,
-    choice,
     first_key,
     is_empty,
+    open_choice,
     require_dict,
     to_datetime,
     to_decimal,
@@ -37,7 +37,10 @@ ASSET_NAME_MAX = 512  # Asset.name: pages, forms, videos, tracking and split tes
 QUESTION_TITLE_MAX = 1024  # SurveyQuestion.title
 TIMEZONE_MAX = 64  # Calendar.vendor_timezone
 ICS_LINK_MAX = 1024  # CalendarSubscription.ics_calendar_link
+CALENDAR_STATUS_MAX = 64  # CalendarSubscription.status
+SURVEY_TYPE_MAX = 64  # Survey.survey_type
 
+#: 002's five statuses; any other is kept as sent (``open_choice``).
 CALENDAR_STATUSES = {
     "active": "Active",
     "pending": "Pending",
@@ -46,6 +49,10 @@ CALENDAR_STATUSES = {
     "cancelled": "Cancelled",
     "canceled": "Cancelled",
 }
+
+#: 002 documents ``survey_type`` as 1 (survey) or 2 (quiz); the words are accepted too and any
+#: other value is kept as sent.
+SURVEY_TYPES = {"1": "survey", "2": "quiz", "survey": "survey", "quiz": "quiz"}
 
 
 def parse_optional_ref(
@@ -144,8 +151,11 @@ def parse_calendar(obj: Any, path: str) -> CalendarRecord:
     status_value = obj.get("calendar_subscription_status")
     status = None
     if not is_empty(status_value):
-        status = choice(
-            status_value, child(path, "calendar_subscription_status"), CALENDAR_STATUSES
+        status = open_choice(
+            status_value,
+            child(path, "calendar_subscription_status"),
+            CALENDAR_STATUSES,
+            CALENDAR_STATUS_MAX,
         )
     return CalendarRecord(
         calendar=calendar,
@@ -190,17 +200,22 @@ def _answer(item: Any, path: str) -> AnswerRecord:
 def parse_survey(obj: Any, path: str) -> SurveyRecord:
     """A survey or quiz result: 002's ``surveys`` entries and the ``survey_complete``
     webhook's ``survey`` (``kartra-facts.md``). ``survey_score`` ``"N/A"`` (surveys that are
-    not quizzes) -> ``None``."""
+    not quizzes) -> ``None``; ``survey_type`` ``1``/``2`` -> ``"survey"``/``"quiz"``."""
     obj = require_dict(obj, path)
     survey = parse_ref(obj, path, "survey_id", ("survey_name",))
     questions = as_list(obj.get("questions"), child(path, "questions"))
-    answers = tuple(
-        _answer(item, child(child(path, "questions"), index))
-        for index, item in enumerate(questions)
-    )
+    # A question listed twice is answered once (a lead has one answer per question): the
+    # last listing wins, in the place of the first.
+    answers: dict[int, AnswerRecord] = {}
+    for index, item in enumerate(questions):
+        answer = _answer(item, child(child(path, "questions"), index))
+        answers[answer.question_kartra_id] = answer
     return SurveyRecord(
         survey=survey,
-        survey_type=to_int(obj.get("survey_type"), child(path, "survey_type"), bits=SMALLINT),
+        survey_type=open_choice(
+            obj.get("survey_type"), child(path, "survey_type"), SURVEY_TYPES, SURVEY_TYPE_MAX
+        )
+        or None,
         score=to_decimal(obj.get("survey_score"), child(path, "survey_score"), max_digits=12),
         completion_time=to_int(
             obj.get("survey_completion_time"), child(path, "survey_completion_time"), bits=INT
@@ -208,5 +223,5 @@ def parse_survey(obj: Any, path: str) -> SurveyRecord:
         completed_at=to_datetime(
             obj.get("survey_completion_date"), child(path, "survey_completion_date")
         ),
-        answers=answers,
+        answers=tuple(answers.values()),
     )

@@ -80,7 +80,8 @@ class CalendarRecord:
     calendar: CatalogRef
     calendar_class: CatalogRef | None
     subscription_kartra_id: int | None
-    status: str | None  # Active, Pending, Completed, Declined, Cancelled; None if not given
+    # Active, Pending, Completed, Declined, Cancelled, or another as sent; None if not given
+    status: str | None
     vendor_id: int | None
     vendor_timezone: str
     hosts: tuple[dict, ...]  # {"first_name", "last_name", "email"}
@@ -99,7 +100,7 @@ class AnswerRecord:
 @dataclass(frozen=True)
 class SurveyRecord:
     survey: CatalogRef
-    survey_type: int | None  # 1 survey, 2 quiz
+    survey_type: str | None  # "survey" (1), "quiz" (2), else as sent; None if not given
     score: Decimal | None
     completion_time: int | None
     completed_at: datetime | None

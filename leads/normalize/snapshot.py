@@ -19,9 +19,9 @@ from .values import (
     INT,
     as_list,
     child,
-    choice,
     first_key,
     is_empty,
+    open_choice,
     require_dict,
     to_bool,
     to_int,
@@ -30,7 +30,9 @@ from .values import (
 
 ROOT = "lead_details"
 
+#: 002 documents active and unsubscribed; webhooks add completed. Any other is kept as sent.
 SEQUENCE_STATUSES = {"active": "active", "unsubscribed": "unsubscribed", "completed": "completed"}
+SEQUENCE_STATUS_MAX = 64  # SequenceSubscription.status
 
 T = TypeVar("T")
 
@@ -79,7 +81,9 @@ def _sequence(item: Any, path: str) -> SequenceState | None:
     if isinstance(item, dict):
         step = to_int(item.get("step"), child(path, "step"), bits=INT)
         if not is_empty(item.get("status")):
-            status = choice(item["status"], child(path, "status"), SEQUENCE_STATUSES)
+            status = open_choice(
+                item["status"], child(path, "status"), SEQUENCE_STATUSES, SEQUENCE_STATUS_MAX
+            )
     return SequenceState(name=name, step=step, status=status)
 
 

@@ -18,9 +18,9 @@ from .records import ProductRef, TransactionRecord
 from .values import (
     INT,
     child,
-    choice,
     first_key,
     is_empty,
+    open_choice,
     require_dict,
     to_bool,
     to_datetime,
@@ -33,7 +33,8 @@ from .values import (
 
 PRODUCT_NAME_MAX = 255  # Product.name / official_name
 
-#: ``Transaction.transaction_type`` values; Kartra's spellings compare case-insensitively.
+#: ``Transaction.transaction_type`` values; Kartra's spellings compare case-insensitively and
+#: a type outside these is kept as sent.
 TRANSACTION_TYPES = {
     name: name
     for name in (
@@ -77,7 +78,7 @@ TEXT_FIELDS: dict[str, tuple[str, int]] = {
 }
 
 AMOUNT_FIELDS = {
-    "transaction_amount": "amount",  # get_lead
+    "transaction_amount": "amount",  # get_lead: "the amount charged for the transaction"
     "transaction_full_amount": "full_amount",  # webhooks from here on
     "transaction_base_amount": "base_amount",
     "transaction_discount": "discount",
@@ -86,6 +87,7 @@ AMOUNT_FIELDS = {
 }
 
 PRICE_POINT_MAX = 64
+TRANSACTION_TYPE_MAX = 64  # Transaction.transaction_type
 
 
 def _counter(value: Any, field: str) -> int | None:
@@ -130,8 +132,9 @@ def parse_product(obj: dict, path: str) -> ProductRef | None:
 
 
 def parse_transaction_type(value: Any, field: str) -> str:
-    """``"Sale"``, ``"sale"``, ``"Partial_refund"`` ... -> ``Transaction`` type values."""
-    return choice(value, field, TRANSACTION_TYPES)
+    """``"Sale"``, ``"sale"``, ``"Partial_refund"`` ... -> ``Transaction`` type values; an
+    unknown type as sent."""
+    return open_choice(value, field, TRANSACTION_TYPES, TRANSACTION_TYPE_MAX)
 
 
 def parse_transaction(obj: Any, path: str, *, default_type: str | None = None) -> TransactionRecord:
@@ -168,6 +171,12 @@ def parse_transaction(obj: Any, path: str, *, default_type: str | None = None) -
         elif key in _CONVERTED:
             name, convert = _CONVERTED[key]
             fields[name] = convert(value, child(path, key))
+
+    if "full_amount" in fields and "amount" not in fields:
+        # A webhook's full amount is "the final paid amount on this specific transaction"
+        # (001), what get_lead calls transaction_amount (002): both fill ``amount``, which
+        # the API, filters and snapshots read.
+        fields["amount"] = fields["full_amount"]
 
     subscription = to_ref_id(
         obj.get("transaction_subscription_id"), child(path, "transaction_subscription_id")

@@ -248,10 +248,16 @@ def to_datetime(value: Any, field: str) -> datetime | None:
         raise PayloadError(field, value, "not a valid date") from None
 
 
-def choice(value: Any, field: str, allowed: Mapping[str, str]) -> str:
-    """Look a case-insensitive text up in ``allowed`` (spelling as sent -> normalised)."""
-    if isinstance(value, str):
-        key = value.strip().lower().replace(" ", "_").replace("-", "_")
-        if key in allowed:
-            return allowed[key]
-    raise PayloadError(field, value, f"expected one of {', '.join(sorted(set(allowed.values())))}")
+def open_choice(value: Any, field: str, known: Mapping[str, str], max_length: int) -> str:
+    """A value of one of Kartra's enumerations: a known spelling (compared case-insensitively,
+    spaces and hyphens as underscores) gives its normalised value in ``known``; any other text
+    or number is kept as sent (stripped), so that a value Kartra adds later never fails a whole
+    delivery or snapshot. Empty -> ``""``. Longer than ``max_length`` (the model column) is a
+    :class:`PayloadError`, as with :func:`to_text`."""
+    text = to_text(value, field).strip()
+    key = text.lower().replace(" ", "_").replace("-", "_")
+    if key in known:
+        return known[key]
+    if len(text) > max_length:
+        raise PayloadError(field, value, f"longer than {max_length} characters")
+    return text

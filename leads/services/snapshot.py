@@ -18,7 +18,9 @@ What "replace" means for each relation, when the snapshot no longer lists a row:
   dropped the row.
 
 A relation whose key is missing from ``lead_details`` altogether is left as it is: only a
-present (possibly empty) list replaces a set.
+present (possibly empty) list replaces a set. The lead records when each set was last
+replaced (``mirror_sets_replaced_at``), so that an older observation applied afterwards (a
+delivery processed late, a slower snapshot) cannot add a row the snapshot did not list.
 
 Query count: catalogue names are resolved in bulk and every relation set is written with
 ``bulk_create``/``bulk_update``, so the number of queries does not grow with the number of
@@ -59,6 +61,7 @@ from .catalog import catalog_resolve_names
 from .lead import lead_apply_profile, lead_lock
 from .observation import Observation
 from .snapshot_bulk import calendar_subscriptions_replace, stamp, survey_results_replace
+from .state import RELATION_SETS, lead_set_replaced_at, lead_sets_mark_replaced
 
 
 def lead_apply_snapshot(
@@ -72,29 +75,37 @@ def lead_apply_snapshot(
     request made before ``requested_at`` (one made later stays, so it gets its own refresh).
     """
     observation = Observation(at=requested_at, source=Source.SNAPSHOT, ref=sync_run_id)
-    present = snapshot.profile.raw
     with transaction.atomic():
         lead = lead_lock(
             kartra_id=snapshot.profile.kartra_id, email=snapshot.profile.fields.get("email", "")
         )
         lead_apply_profile(lead, snapshot.profile, observation=observation)
-        if "tags" in present:
+        # A set a newer snapshot replaced is left to it: every row of it was observed after
+        # this request, and what this one lists beyond them the newer one did not.
+        replaced = [
+            key
+            for key in snapshot.profile.raw
+            if key in RELATION_SETS.values()
+            and not observation.is_older_than(lead_set_replaced_at(lead, key))
+        ]
+        if "tags" in replaced:
             tags = catalog_resolve_names(Tag, snapshot.tags)
             _replace_flags(LeadTag, lead, {tags[n].pk: True for n in snapshot.tags}, observation)
-        if "lists" in present:
+        if "lists" in replaced:
             found = catalog_resolve_names(List, [s.name for s in snapshot.lists])
             wanted = {found[s.name].pk: s.active for s in snapshot.lists}
             _replace_flags(ListSubscription, lead, wanted, observation)
-        if "sequences" in present:
+        if "sequences" in replaced:
             _replace_sequences(lead, snapshot, observation)
-        if "memberships" in present:
+        if "memberships" in replaced:
             _replace_memberships(lead, snapshot, observation)
-        if "transactions" in present:
+        if "transactions" in snapshot.profile.raw:
             transactions_upsert_bulk(lead, snapshot.transactions, observation=observation)
-        if "calendars" in present:
+        if "calendars" in replaced:
             calendar_subscriptions_replace(lead, snapshot.calendars, observation=observation)
-        if "surveys" in present:
+        if "surveys" in replaced:
             survey_results_replace(lead, snapshot.surveys, observation=observation)
+        lead_sets_mark_replaced(lead, replaced, at=requested_at)
         _mark_refreshed(lead, requested_at)
     return lead
 
@@ -163,6 +174,7 @@ def _mark_refreshed(lead: Lead, requested_at: datetime, *, status: str | None = 
             "mirror_status",
             "mirror_refreshed_at",
             "mirror_refresh_requested_at",
+            "mirror_sets_replaced_at",
             "mirror_updated",
         ]
     )

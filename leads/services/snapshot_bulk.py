@@ -120,7 +120,10 @@ def calendar_subscriptions_replace(
 ) -> None:
     """Make the lead's calendar registrations those of ``records`` (keyed by Kartra's
     subscription id): update or create them with their events, and delete the lead's
-    registrations the snapshot no longer lists, except rows observed after it."""
+    registrations the snapshot no longer lists, except rows observed after it. A
+    registration listed twice is applied once: the last listing wins."""
+    numbered = {r.subscription_kartra_id: r for r in records if r.subscription_kartra_id}
+    records = [r for r in records if r.subscription_kartra_id is None] + list(numbered.values())
     calendars = catalog_resolve_refs(
         Calendar,
         [
@@ -231,6 +234,7 @@ def survey_results_replace(
     """Make the lead's survey results those of ``records`` (one per survey), with their
     questions, options and answers; delete results the snapshot no longer lists, except
     rows observed after it."""
+    records = _one_result_per_survey(records)
     surveys = catalog_resolve_refs(
         Survey, [(None, r.survey, {"survey_type": r.survey_type}) for r in records]
     )
@@ -268,6 +272,22 @@ def survey_results_replace(
     SurveyResult.objects.bulk_create(create)
     if applied:
         _answers_replace(lead, applied, survey_of)
+
+
+def _one_result_per_survey(records: Sequence[SurveyRecord]) -> list[SurveyRecord]:
+    """The lead has one result per survey. A survey listed twice (a retake, say) keeps its
+    latest completion; between listings of the same date, or without one, the last listed
+    wins."""
+    latest: dict[int | None, SurveyRecord] = {}
+    for record in records:
+        kept = latest.get(record.survey.kartra_id)
+        if (
+            kept is None
+            or kept.completed_at is None
+            or (record.completed_at is not None and record.completed_at >= kept.completed_at)
+        ):
+            latest[record.survey.kartra_id] = record
+    return list(latest.values())
 
 
 def _answers_replace(lead: Lead, records: list[SurveyRecord], survey_of: dict) -> None:

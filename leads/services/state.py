@@ -1,9 +1,12 @@
 """A lead's state in the catalogues: one upsert per kind, shared by webhooks and snapshots.
 
 Each write happens under the lead's row lock (see ``lead_lock``) and only when the
-observation is not older than the one that last changed the row.
+observation is not older than the one that last changed the row. A row that does not exist
+is not created by an observation older than the ``get_lead`` snapshot that last replaced
+its relation set: that snapshot listed the whole set, without this row.
 """
 
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, models, transaction
@@ -14,11 +17,14 @@ from leads.models import (
     CalendarEvent,
     CalendarSubscription,
     Lead,
+    LeadTag,
+    ListSubscription,
     Membership,
     MembershipAccess,
     MembershipLevel,
     PricePoint,
     Product,
+    SequenceSubscription,
     Subscription,
     Survey,
     SurveyAnswer,
@@ -39,6 +45,35 @@ from leads.normalize import (
 from .catalog import catalog_resolve
 from .observation import Observation
 
+#: The ``lead_details`` key (002) whose list is the whole truth about each kind of row.
+#: Transactions are absent: money history is append-only, never replaced.
+RELATION_SETS: dict[type[models.Model], str] = {
+    LeadTag: "tags",
+    ListSubscription: "lists",
+    SequenceSubscription: "sequences",
+    MembershipAccess: "memberships",
+    CalendarSubscription: "calendars",
+    SurveyResult: "surveys",
+}
+
+
+def lead_set_replaced_at(lead: Lead, key: str) -> datetime | None:
+    """When the newest snapshot that listed the lead's relation set ``key`` (a
+    ``lead_details`` key such as ``"tags"``) was requested, or None."""
+    replaced = (lead.mirror_sets_replaced_at or {}).get(key)
+    return datetime.fromisoformat(replaced) if replaced else None
+
+
+def lead_sets_mark_replaced(lead: Lead, keys: list[str], *, at: datetime) -> None:
+    """Record on ``lead`` (not saved) that a snapshot requested ``at`` replaced these sets;
+    a later time already recorded stays."""
+    replaced = dict(lead.mirror_sets_replaced_at or {})
+    for key in keys:
+        before = lead_set_replaced_at(lead, key)
+        if before is None or before < at:
+            replaced[key] = at.isoformat()
+    lead.mirror_sets_replaced_at = replaced
+
 
 def state_upsert(
     model: type[models.Model],
@@ -52,11 +87,18 @@ def state_upsert(
     Returns the row and whether this observation was applied. The row is locked before its
     ``observed_at`` is compared, so two writers of one row (a transaction or subscription
     that two leads' deliveries name, which the lead lock does not serialise) cannot both
-    pass the check and let the older observation write last. Call inside a transaction.
+    pass the check and let the older observation write last. A row of a lead's relation set
+    (``RELATION_SETS``) that a newer snapshot replaced without it is not created: the row
+    is returned unsaved (``pk`` None), for the caller to describe. Call inside a
+    transaction, with the lead read under its lock.
     """
     rows = model.objects.select_for_update()
     row = rows.filter(**lookup).first()
     if row is None:
+        lead = lookup.get("lead", values.get("lead"))
+        key = RELATION_SETS.get(model)
+        if key and lead and observation.is_older_than(lead_set_replaced_at(lead, key)):
+            return model(**{**lookup, **values}), False
         try:
             with transaction.atomic():
                 row = model.objects.create(**{**lookup, **values, **observation.fields()})

@@ -100,7 +100,7 @@ def _state(action: str, lead: Lead):
         row = Transaction.objects.get(lead=lead)
         return (row.kartra_id, row.transaction_type, row.full_amount, row.product.kartra_id)
     if action == "reaches_score":
-        return lead.score
+        return (lead.score, Activity.objects.get(lead=lead).points)
     activity = Activity.objects.get(lead=lead)
     if activity.asset_id:
         return (activity.asset.kind, activity.asset.kartra_id, activity.asset.name)
@@ -124,7 +124,7 @@ EXPECTED = {
     "cancel_subscription": (9003, "cancellation", Decimal("110.50"), 77),
     "video_play": ("video", 71, "Intro video"),
     "video_complete": ("video", 71, "Intro video"),
-    "reaches_score": 150,
+    "reaches_score": (0, 150),  # the lead block's score; the event's points
     "membership_granted": (91, 92, "Gold", True),
     "membership_revoked": (91, 92, "Gold", False),
     "affiliate_signup": (77, "Course", "The Course"),
@@ -180,6 +180,35 @@ def test_cancellation_marks_the_subscription_cancelled(post):
     assert subscription.cancelled is True
     assert subscription.cancelled_at == datetime(2024, 1, 15, 15, 0, tzinfo=UTC)
     assert Transaction.objects.get().subscription == subscription
+
+
+def test_a_purchase_known_only_from_a_webhook_shows_its_amount_in_the_lead_api(post):
+    from tests.api.conftest import token_client, view_permissions
+    from tests.factories import UserFactory
+
+    post(body("buy_product"))
+    post(body("partial_refund_product"))
+
+    # The webhook's full amount is get_lead's transaction_amount: both fill ``amount``.
+    assert sorted(Transaction.objects.values_list("kartra_id", "amount", "full_amount")) == [
+        (9001, Decimal("110.50"), Decimal("110.50")),
+        (9002, Decimal("-20.00"), Decimal("-20.00")),
+    ]
+    user = UserFactory(username="reader")
+    user.user_permissions.add(*view_permissions())
+    response = token_client(user).get("/api/v1/leads/1/")
+    assert response.status_code == 200, response.content
+    amounts = {t["kartra_id"]: t["amount"] for t in response.json()["transactions"]}
+    assert amounts == {9001: "110.50", 9002: "-20.00"}
+
+
+@pytest.mark.parametrize("lead_score", [0, 200])
+def test_reaches_score_takes_the_lead_score_from_the_lead_block(post, lead_score):
+    # The event's points are the threshold the lead reached; its lead block has the score.
+    post(body("reaches_score", score=str(lead_score)))
+
+    assert Lead.objects.get().score == lead_score
+    assert Activity.objects.get().points == 150
 
 
 def test_asset_row_is_shared_between_play_and_complete(post):

@@ -100,7 +100,7 @@ def test_parse_custom_fields():
     [
         ({"status": "Success"}, "custom_fields"),
         (
-            [{"field_id": "1", "field_identifier": "x", "field_type": "slider"}],
+            [{"field_id": "1", "field_identifier": "x", "field_type": ""}],
             "custom_fields[0].field_type",
         ),
         ([{"field_type": "input_field"}], "custom_fields[0]"),

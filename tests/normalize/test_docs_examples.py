@@ -200,7 +200,7 @@ def test_002_get_lead_success_example():
     assert snapshot.surveys == (
         SurveyRecord(
             survey=CatalogRef(123, "My Survey"),
-            survey_type=1,
+            survey_type="survey",  # "1"
             score=None,  # "N/A"
             completion_time=65,
             completed_at=utc(2021, 7, 1, 10, 35, 33),
@@ -216,7 +216,7 @@ def test_002_get_lead_success_example():
         ),
         SurveyRecord(
             survey=CatalogRef(127, "My Quiz"),
-            survey_type=2,
+            survey_type="quiz",  # "2"
             score=Decimal("50.00"),
             completion_time=75,
             completed_at=utc(2021, 7, 2, 10, 35, 33),

@@ -10,7 +10,15 @@ import pytest
 from django.db import models
 
 from leads.models import Lead, Transaction, TransactionType
-from leads.normalize import parse_lead_details, parse_webhook, profile, transaction
+from leads.normalize import (
+    customfields,
+    details,
+    parse_lead_details,
+    parse_webhook,
+    profile,
+    transaction,
+)
+from leads.normalize import snapshot as lead_details
 
 from ._support import fixture_json, webhook_bytes
 
@@ -53,3 +61,22 @@ def test_transaction_fields_are_transaction_fields():
     assert set(snapshot.transactions[0].fields) <= txn_fields
     assert {name for name, _ in transaction._CONVERTED.values()} <= txn_fields
     assert set(transaction.AMOUNT_FIELDS.values()) <= txn_fields
+
+
+@pytest.mark.parametrize(
+    ("model", "name", "max_length"),
+    [
+        ("CalendarSubscription", "status", details.CALENDAR_STATUS_MAX),
+        ("Survey", "survey_type", details.SURVEY_TYPE_MAX),
+        ("SequenceSubscription", "status", lead_details.SEQUENCE_STATUS_MAX),
+        ("Transaction", "transaction_type", transaction.TRANSACTION_TYPE_MAX),
+        ("CustomField", "field_type", customfields.FIELD_TYPE_MAX),
+    ],
+)
+def test_enumeration_columns_take_any_value_the_normaliser_keeps(model, name, max_length):
+    # Kartra's enumerations are kept as sent when unknown: no choices, room for the value.
+    from django.apps import apps
+
+    field = model_fields(apps.get_model("leads", model))[name]
+    assert field.max_length == max_length
+    assert not field.choices

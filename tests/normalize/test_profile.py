@@ -179,11 +179,29 @@ def test_field_type_spelling(sent, expected):
     assert custom(sent, []).field_type == expected
 
 
-@pytest.mark.parametrize("field_type", ["date", "", None, 3])
-def test_unknown_field_type_is_an_error(field_type):
+@pytest.mark.parametrize("field_type", ["", None, [], "x" * 65])
+def test_missing_or_unreadable_field_type_is_an_error(field_type):
     with pytest.raises(PayloadError) as caught:
         custom(field_type, "x")
     assert caught.value.field == "lead.custom_fields[0].field_type"
+
+
+@pytest.mark.parametrize(
+    ("field_type", "value", "expected"),
+    [
+        ("date", "1990-01-01", CustomValueRecord(9, "f", "date", "1990-01-01", ())),
+        (" Date ", "", CustomValueRecord(9, "f", "Date", "", ())),
+        (3, "x", CustomValueRecord(9, "f", "3", "x", ())),
+        (
+            "multi_select",
+            [{"option_id": "1", "option_value": "a"}],
+            CustomValueRecord(9, "f", "multi_select", "", (OptionRef(1, "a"),)),
+        ),
+    ],
+)
+def test_a_field_type_kartra_added_since_is_kept_as_sent(field_type, value, expected):
+    # Text unless its value lists options (kartra-facts: expect unknown new keys).
+    assert custom(field_type, value) == expected
 
 
 def test_custom_field_identity():

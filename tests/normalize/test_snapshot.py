@@ -82,9 +82,11 @@ def test_sequences_tree_name_or_sequence_name(entry, expected):
     assert snapshot(sequences=[entry]).sequences == (expected,)
 
 
-def test_unknown_sequence_status_is_an_error():
+def test_unknown_sequence_status_is_kept_as_sent():
+    entry = {"sequence_name": "S", "status": " Paused "}
+    assert snapshot(sequences=[entry]).sequences == (SequenceState("S", None, "Paused"),)
     with pytest.raises(PayloadError) as caught:
-        snapshot(sequences=[{"sequence_name": "S", "status": "paused"}])
+        snapshot(sequences=[{"sequence_name": "S", "status": "x" * 65}])
     assert caught.value.field == "lead_details.sequences[0].status"
 
 
@@ -141,8 +143,16 @@ def test_transaction_types(sent, expected):
     assert snapshot(transactions=[entry]).transactions[0].fields["transaction_type"] == expected
 
 
-@pytest.mark.parametrize("sent", ["Gift", "", None, 1])
-def test_unknown_or_missing_transaction_type_is_an_error(sent):
+@pytest.mark.parametrize(
+    ("sent", "expected"), [("Gift", "Gift"), (" Dispute ", "Dispute"), (1, "1")]
+)
+def test_unknown_transaction_type_is_kept_as_sent(sent, expected):
+    entry = {"id": 1, "transaction_type": sent}
+    assert snapshot(transactions=[entry]).transactions[0].fields["transaction_type"] == expected
+
+
+@pytest.mark.parametrize("sent", ["", None, {"type": "sale"}])
+def test_missing_or_unreadable_transaction_type_is_an_error(sent):
     with pytest.raises(PayloadError) as caught:
         snapshot(transactions=[{"id": 1, "transaction_type": sent}])
     assert caught.value.field == "lead_details.transactions[0].transaction_type"
@@ -218,8 +228,17 @@ def test_calendar_status_spelling(sent, expected):
     assert snapshot(calendars=[entry]).calendars[0].status == expected
 
 
-def test_unknown_calendar_status_is_an_error():
-    entry = {"calendar_id": "1", "calendar_subscription_status": "Postponed"}
+@pytest.mark.parametrize(
+    ("sent", "expected"), [("No-show", "No-show"), ("Postponed ", "Postponed")]
+)
+def test_unknown_calendar_status_is_kept_as_sent(sent, expected):
+    entry = {"calendar_id": "1", "calendar_subscription_status": sent}
+    assert snapshot(calendars=[entry]).calendars[0].status == expected
+
+
+@pytest.mark.parametrize("sent", [["Active"], "x" * 65])
+def test_unreadable_calendar_status_is_an_error(sent):
+    entry = {"calendar_id": "1", "calendar_subscription_status": sent}
     with pytest.raises(PayloadError) as caught:
         snapshot(calendars=[entry])
     assert caught.value.field == "lead_details.calendars[0].calendar_subscription_status"
@@ -257,7 +276,20 @@ def test_survey_score(sent, expected):
     assert snapshot(surveys=[entry]).surveys[0].score == expected
 
 
-@pytest.mark.parametrize(("sent", "expected"), [("1", 1), ("2", 2), (2, 2), ("", None)])
+@pytest.mark.parametrize(
+    ("sent", "expected"),
+    [
+        ("1", "survey"),
+        ("2", "quiz"),
+        (2, "quiz"),
+        ("Quiz", "quiz"),
+        ("survey", "survey"),
+        ("poll", "poll"),  # a type Kartra added since: as sent
+        (3, "3"),
+        ("", None),
+        ("N/A", None),
+    ],
+)
 def test_survey_type(sent, expected):
     entry = {"survey_id": "1", "survey_name": "S", "survey_type": sent}
     assert snapshot(surveys=[entry]).surveys[0].survey_type == expected
@@ -283,3 +315,20 @@ def test_not_a_lead():
         with pytest.raises(PayloadError) as caught:
             parse_lead_details(value)
         assert caught.value.field in ("lead_details", "body")
+
+
+def test_a_question_listed_twice_is_answered_once_the_last_listing_winning():
+    first = {"question_id": "7", "question_title": "Q", "answers": [{"option_id": "1"}]}
+    again = {"question_id": "7", "question_title": "Q", "answers": [{"option_id": "2"}]}
+    other = {"question_id": "8", "question_title": "R", "answers": []}
+    entry = {"survey_id": "1", "survey_name": "S", "questions": [first, other, again]}
+    answers = snapshot(surveys=[entry]).surveys[0].answers
+    assert [(a.question_kartra_id, [o.kartra_id for o in a.options]) for a in answers] == [
+        (7, [2]),
+        (8, []),
+    ]
+
+
+def test_a_transaction_amount_stays_the_snapshots_own():
+    entry = {"id": 1, "transaction_type": "Sale", "transaction_amount": "300.00"}
+    assert snapshot(transactions=[entry]).transactions[0].fields["amount"] == Decimal("300.00")

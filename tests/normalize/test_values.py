@@ -11,6 +11,7 @@ from leads.normalize.values import (
     INT,
     SMALLINT,
     as_list,
+    open_choice,
     to_bool,
     to_datetime,
     to_decimal,
@@ -275,3 +276,30 @@ def test_text_with_a_nul_character_is_refused():
     with pytest.raises(PayloadError, match="NUL") as caught:
         to_text("a\x00b", "lead.first_name")
     assert caught.value.field == "lead.first_name"
+
+
+KNOWN = {"active": "Active", "canceled": "Cancelled"}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("ACTIVE", "Active"),
+        (" canceled ", "Cancelled"),
+        ("No-show", "No-show"),  # unknown: as sent
+        (" Paused ", "Paused"),
+        (7, "7"),
+        ("", ""),
+        ("N/A", ""),
+        (None, ""),
+    ],
+)
+def test_open_choice(value, expected):
+    assert open_choice(value, "f", KNOWN, 16) == expected
+
+
+@pytest.mark.parametrize("value", [True, ["Active"], {"a": 1}, "x" * 17])
+def test_open_choice_rejects(value):
+    with pytest.raises(PayloadError) as caught:
+        open_choice(value, "f", KNOWN, 16)
+    assert caught.value.field == "f"

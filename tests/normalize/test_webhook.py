@@ -116,7 +116,7 @@ EXPECTED_DETAILS = {
     ),
     "survey_complete": SurveyRecord(
         survey=CatalogRef(127, "My Quiz"),
-        survey_type=2,
+        survey_type="quiz",
         score=Decimal("50.00"),
         completion_time=75,
         completed_at=None,
@@ -137,6 +137,7 @@ EXPECTED_DETAILS = {
             "buyer_email": "jane@example.com",
             "buyer_username": "jane",
             "full_amount": Decimal("107.90"),
+            "amount": Decimal("107.90"),  # what get_lead calls transaction_amount
             "base_amount": Decimal("100.00"),
             "discount": Decimal("0.00"),
             "tax": Decimal("7.90"),
@@ -176,7 +177,12 @@ EXPECTED_DETAILS = {
         kartra_id=5002,
         product=ProductRef(21, "test product", None),
         subscription_kartra_id=777,
-        fields={"transaction_type": "refund", "full_amount": Decimal("300.00"), **REFUND_FIELDS},
+        fields={
+            "transaction_type": "refund",
+            "full_amount": Decimal("300.00"),
+            "amount": Decimal("300.00"),
+            **REFUND_FIELDS,
+        },
         raw={},
     ),
     "partial_refund_product": TransactionRecord(
@@ -186,6 +192,7 @@ EXPECTED_DETAILS = {
         fields={
             "transaction_type": "partial_refund",
             "full_amount": Decimal("49.50"),
+            "amount": Decimal("49.50"),
             **REFUND_FIELDS,
         },
         raw={},
@@ -399,3 +406,21 @@ def test_shape_errors_name_the_field(body, field):
         parse_webhook(body)
     assert caught.value.field == field
     assert field in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("details", "amount"),
+    [
+        ({"transaction_full_amount": "107.90"}, Decimal("107.90")),
+        # Both keys: transaction_amount is get_lead's own name for it.
+        ({"transaction_full_amount": "107.90", "transaction_amount": "100"}, Decimal("100.00")),
+        ({"transaction_full_amount": "N/A"}, None),
+        ({}, "absent"),
+    ],
+)
+def test_a_webhook_transaction_fills_amount_from_its_full_amount(details, amount):
+    transaction = {"transaction_id": "5", "transaction_type": "sale", **details}
+    body = {"lead": {"id": "1"}, "action": "buy_product",
+            "action_details": {"transaction_details": transaction}}  # fmt: skip
+    fields = parse_webhook(body).detail.fields
+    assert fields.get("amount", "absent") == amount

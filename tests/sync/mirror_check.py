@@ -25,6 +25,9 @@ from leads.models import (
     Transaction,
 )
 
+#: The fake keeps 002's survey type numbers; the mirror names them.
+SURVEY_TYPES = {1: "survey", 2: "quiz"}
+
 
 def mismatches(account: FakeAccount, lead_id: int) -> list[str]:
     """Every difference between the mirror and the truth for one lead, as text."""
@@ -150,7 +153,7 @@ def _relations(lead: Lead, truth: dict, check) -> None:
                   r.completion_time, r.completed_at,
                   {a.question.kartra_id: sorted(o.kartra_id for o in a.options.all())
                    for a in r.answers.all()}) for r in results),
-          sorted((s["survey_id"], s["survey_name"], s["survey_type"],
+          sorted((s["survey_id"], s["survey_name"], SURVEY_TYPES[s["survey_type"]],
                   None if s["score"] is None else Decimal(s["score"]), s["completion_time"],
                   s["completion_date"], s["answers"]) for s in truth["surveys"]))  # fmt: skip
 

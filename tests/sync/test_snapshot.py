@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from events.models import Activity, Delivery
 from leads.models import (
     CalendarEvent,
     CalendarSubscription,
@@ -97,7 +98,7 @@ def test_every_section_of_the_002_example(sequence_key):
 
     results = {r.survey.name: r for r in SurveyResult.objects.filter(lead=lead)}
     assert results["My Survey"].score is None
-    assert results["My Survey"].survey.survey_type == 1
+    assert results["My Survey"].survey.survey_type == "survey"
     assert results["My Quiz"].score == Decimal("50")
     assert results["My Quiz"].completion_time == 75
     pets = results["My Survey"].answers.get(question__kartra_id=147)
@@ -244,3 +245,225 @@ def test_pending_lead_imported_by_email_is_claimed():
     lead = apply(example_details())
     assert lead.pk == pending.pk
     assert Lead.objects.get().kartra_id == 1234
+
+
+# -- a snapshot is the whole truth about every relation set it lists ----------------------
+
+#: One delivery per relation set, each naming a row the 002 example does not list.
+NEVER_LISTED = {
+    "tags": ("assign_tag", {"tag": {"tag_id": "5", "tag_name": "never listed"}}),
+    "lists": ("list_subscription", {"list": {"list_id": "6", "list_name": "never listed"}}),
+    "sequences": (
+        "sequence_subscription",
+        {"sequence": {"sequence_id": "7", "sequence_name": "never listed"}},
+    ),
+    "memberships": (
+        "membership_granted",
+        {
+            "membership": {
+                "membership_id": "8",
+                "membership_name": "never listed",
+                "level_id": "9",
+                "level_name": "gold",
+            }
+        },
+    ),
+    "calendars": (
+        "calendar_subscribe",
+        {
+            "calendar": {
+                "calendar_id": "10",
+                "calendar_name": "never listed",
+                "class_id": "11",
+                "class_name": "class",
+                "calendar_subscription_id": "12",
+            }
+        },
+    ),
+    "surveys": (
+        "survey_complete",
+        {
+            "survey": {
+                "survey_id": "13",
+                "survey_name": "never listed",
+                "survey_type": "1",
+                "questions": [],
+            }
+        },
+    ),
+}
+STATE_OF = {
+    "tags": LeadTag,
+    "lists": ListSubscription,
+    "sequences": SequenceSubscription,
+    "memberships": MembershipAccess,
+    "calendars": CalendarSubscription,
+    "surveys": SurveyResult,
+}
+
+
+def rows_named(key: str, name: str) -> int:
+    fk = {"tags": "tag", "lists": "list", "sequences": "sequence", "memberships": "membership",
+          "calendars": "calendar", "surveys": "survey"}[key]  # fmt: skip
+    return STATE_OF[key].objects.filter(**{f"{fk}__name": name}).count()
+
+
+@pytest.mark.parametrize("key", sorted(NEVER_LISTED))
+def test_an_older_delivery_processed_late_does_not_add_what_a_snapshot_did_not_list(deliver, key):
+    apply(example_details(), timezone.now() + timedelta(minutes=5))
+    action, details = NEVER_LISTED[key]
+    deliver(webhook_body(1234, action, details))
+
+    assert rows_named(key, "never listed") == 0
+    # The delivery still lands on the timeline.
+    assert Activity.objects.filter(lead__kartra_id=1234, action=action).exists()
+
+
+@pytest.mark.parametrize("key", sorted(NEVER_LISTED))
+def test_a_delivery_adds_to_a_set_the_snapshot_did_not_list(deliver, key):
+    # Only a listed set is the whole truth: without the key the snapshot says nothing.
+    details = example_details()
+    del details[key]
+    apply(details, timezone.now() + timedelta(minutes=5))
+    action, body_details = NEVER_LISTED[key]
+    deliver(webhook_body(1234, action, body_details))
+
+    assert rows_named(key, "never listed") == 1
+
+
+@pytest.mark.parametrize("key", sorted(NEVER_LISTED))
+def test_a_newer_delivery_adds_to_a_set_the_snapshot_replaced(deliver, key):
+    apply(example_details(), timezone.now() - timedelta(minutes=5))
+    action, details = NEVER_LISTED[key]
+    deliver(webhook_body(1234, action, details))
+
+    assert rows_named(key, "never listed") == 1
+
+
+def test_an_older_snapshot_applied_late_does_not_add_what_a_newer_one_did_not_list():
+    apply(example_details(tags=[{"tag_name": "test"}]), T0 + timedelta(hours=1))
+    apply(example_details(tags=[{"tag_name": "test"}, {"tag_name": "older"}]), T0)
+
+    assert links(LeadTag, Lead.objects.get(), "tag") == {"test": True}
+
+
+# -- unexpected values and repeated entries never fail a whole snapshot --------------------
+
+
+def test_unexpected_enum_values_are_kept_as_sent_and_the_rest_applies():
+    calendars = example_details()["calendars"]
+    calendars[0]["calendar_subscription_status"] = "No-show"
+    surveys = example_details()["surveys"]
+    surveys[1]["survey_type"] = "quiz"
+    surveys[0]["survey_type"] = "poll"
+    details = example_details(
+        calendars=calendars,
+        surveys=surveys,
+        sequences=[{"sequence_name": "test", "step": "2", "status": "paused"}],
+        transactions=[{**example_details()["transactions"][0], "transaction_type": "Dispute"}],
+    )
+    details["custom_fields"].append(
+        {"field_id": "326", "field_identifier": "birthday", "field_type": "date",
+         "field_value": "1990-01-01"}
+    )  # fmt: skip
+
+    lead = apply(details)
+
+    assert dict(CalendarSubscription.objects.values_list("kartra_id", "status")) == {
+        1885: "No-show", 245: "Active",
+    }  # fmt: skip
+    types = {r.survey.name: r.survey.survey_type for r in SurveyResult.objects.all()}
+    assert types == {"My Survey": "poll", "My Quiz": "quiz"}
+    assert SequenceSubscription.objects.get().status == "paused"
+    assert Transaction.objects.get().transaction_type == "Dispute"
+    birthday = CustomFieldValue.objects.get(lead=lead, field__identifier="birthday")
+    assert (birthday.field.field_type, birthday.text) == ("date", "1990-01-01")
+    assert links(LeadTag, lead, "tag") == {"test": True}
+
+
+def test_documented_survey_types_are_named():
+    apply(example_details())
+    types = {r.survey.name: r.survey.survey_type for r in SurveyResult.objects.all()}
+    assert types == {"My Survey": "survey", "My Quiz": "quiz"}
+
+
+def test_a_survey_listed_twice_is_applied_once_the_latest_completion_winning():
+    survey, quiz = example_details()["surveys"]
+    retake = {**quiz, "survey_score": "100", "survey_completion_date": "2021-07-03 06:35:33"}
+    lead = apply(example_details(surveys=[survey, retake, quiz]))
+
+    results = {r.survey.name: r for r in SurveyResult.objects.filter(lead=lead)}
+    assert sorted(results) == ["My Quiz", "My Survey"]
+    assert results["My Quiz"].score == Decimal("100")
+
+    apply(example_details(surveys=[survey, quiz, quiz]), T0 + timedelta(hours=1))
+    assert SurveyResult.objects.get(survey__name="My Quiz").score == Decimal("50")
+
+
+def test_a_question_listed_twice_in_a_survey_is_answered_once():
+    survey, quiz = example_details()["surveys"]
+    quiz["questions"].append(quiz["questions"][0])
+    lead = apply(example_details(surveys=[survey, quiz]))
+
+    result = SurveyResult.objects.get(lead=lead, survey__name="My Quiz")
+    assert result.answers.count() == len(quiz["questions"]) - 1
+
+
+def test_a_calendar_registration_listed_twice_is_applied_once():
+    first, second = example_details()["calendars"]
+    again = {**first, "calendar_subscription_status": "Completed"}
+    apply(example_details(calendars=[first, second, again]))
+
+    assert dict(CalendarSubscription.objects.values_list("kartra_id", "status")) == {
+        1885: "Completed", 245: "Active",
+    }  # fmt: skip
+
+
+def test_a_custom_field_listed_twice_is_applied_once():
+    details = example_details()
+    details["custom_fields"].append({**details["custom_fields"][2], "field_value": "pizza"})
+    lead = apply(details)
+
+    dish = CustomFieldValue.objects.get(lead=lead, field__identifier="favorite_dish")
+    assert dish.text == "pizza"
+
+
+def test_a_custom_field_renamed_in_kartra_is_applied_by_deliveries_and_snapshots(deliver):
+    apply(example_details())
+    details = example_details()
+    details["custom_fields"][2]["field_identifier"] = "best_dish"
+    details["custom_fields"][2]["field_value"] = "pizza"
+    deliver(webhook_body(1234, "assign_tag", {"tag": {"tag_id": "5", "tag_name": "test"}},
+                         custom_fields=details["custom_fields"]))  # fmt: skip
+    lead = apply(details, timezone.now() + timedelta(seconds=1))
+
+    dish = CustomFieldValue.objects.get(lead=lead, field__kartra_id=325)
+    assert (dish.field.identifier, dish.text) == ("best_dish", "pizza")
+    assert Delivery.objects.get().status == "processed"
+
+
+def test_values_kept_as_sent_show_in_the_api_and_the_admin(admin_client):
+    from tests.api.conftest import token_client, view_permissions
+    from tests.factories import UserFactory
+
+    calendars = example_details()["calendars"]
+    calendars[0]["calendar_subscription_status"] = "No-show"
+    transactions = [{**example_details()["transactions"][0], "transaction_type": "Dispute"}]
+    apply(example_details(calendars=calendars, transactions=transactions))
+
+    user = UserFactory(username="reader")
+    user.user_permissions.add(*view_permissions())
+    body = token_client(user).get("/api/v1/leads/1234/").json()
+    assert {c["kartra_id"]: c["status"] for c in body["calendar_subscriptions"]} == {
+        1885: "No-show",
+        245: "Active",
+    }
+    assert [t["transaction_type"] for t in body["transactions"]] == ["Dispute"]
+
+    registration = CalendarSubscription.objects.get(kartra_id=1885)
+    page = admin_client.get(f"/admin/leads/calendarsubscription/{registration.pk}/change/")
+    assert b"No-show" in page.content
+    listing = admin_client.get("/admin/leads/transaction/")
+    assert b"Dispute" in listing.content
+    lead_page = admin_client.get(f"/admin/leads/lead/{Lead.objects.get().pk}/change/")
+    assert b"No-show" in lead_page.content and b"Dispute" in lead_page.content
