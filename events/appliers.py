@@ -1,118 +1,148 @@
 """One small applier per Kartra outbound action, and the table that dispatches to them.
 
-An applier changes the lead's state for its action and returns what the activity row for
-this delivery points at. Adding a Kartra event is one entry in ``APPLIERS`` plus, where it
-changes state, one function. Shapes: ``../shared/kartra-docs/001_e756867310665d73.txt``.
+An applier says what its action observed, by adding to the batch's ``ChangeSet`` (which
+``leads.services.changes`` writes for the whole batch at once), and returns what the activity
+row for its delivery points at. Adding a Kartra event is one entry in ``APPLIERS`` plus, where
+it changes state, one function. Shapes: ``../shared/kartra-docs/001_e756867310665d73.txt``.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import models
-
-from leads.models import (
-    Asset,
-    AssetKind,
-    CalendarStatus,
-    Lead,
-    LeadTag,
-    List,
-    ListSubscription,
-    Product,
-    Sequence,
-    SequenceStatus,
-    SequenceSubscription,
-    Tag,
-    Transaction,
-)
+from leads.models import AssetKind, CalendarStatus, SequenceStatus
 from leads.normalize import WebhookEvent
-from leads.services.catalog import catalog_resolve
-from leads.services.observation import Observation
-from leads.services.state import (
-    calendar_subscription_upsert,
-    membership_access_set,
-    product_resolve,
-    state_upsert,
-    survey_result_upsert,
-    transaction_upsert,
+from leads.services.changes import (
+    KEEP,
+    ChangeSet,
+    FlagChange,
+    MembershipChange,
+    RecordChange,
+    SequenceChange,
+    Written,
 )
+from leads.services.observation import Observation
 
 
 @dataclass
 class ActivityTarget:
-    """What an activity row points at."""
+    """What an activity row points at, once the batch is written: an asset (kind and
+    catalogue key), a product, the row a record was written to, the score reached, and the
+    details (``describe`` fills in what only the written batch knows, such as names)."""
 
-    asset: Asset | None = None
-    product: Product | None = None
-    transaction: Transaction | None = None
+    asset: tuple | None = None  # (kind, Kartra id, name)
+    product: tuple | None = None  # ((None, id, name), official name)
+    record: object | None = None  # a TransactionRecord whose row the activity points at
     points: int | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    describe: Callable[[Written], dict[str, Any]] | None = None
 
 
-Applier = Callable[[Lead, WebhookEvent, Observation], ActivityTarget]
+Applier = Callable[[WebhookEvent, Observation, ChangeSet], ActivityTarget]
 
 
-def _relation(
-    catalog: type[models.Model], state: type[models.Model], key: str, values: dict[str, Any]
-) -> Applier:
-    """An action that sets the lead's ``state`` row for one ``catalog`` row (a tag, list or
-    sequence named by the event) to ``values``."""
+def _key(ref) -> tuple:
+    return (None, ref.kartra_id, ref.name)
 
-    def apply(lead: Lead, event: WebhookEvent, observation: Observation) -> ActivityTarget:
-        ref = event.detail
-        row = catalog_resolve(catalog, kartra_id=ref.kartra_id, name=ref.name)
-        state_upsert(state, lookup={"lead": lead, key: row}, values=values, observation=observation)
-        return ActivityTarget(details={key: row.name})
+
+def _flag(relation: str, active: bool) -> Applier:
+    """A tag or list assigned or removed."""
+    singular = relation.removesuffix("s")
+
+    def apply(event: WebhookEvent, observation: Observation, changes: ChangeSet):
+        key = _key(event.detail)
+        getattr(changes, relation).append(
+            FlagChange(event.lead.kartra_id, key, active, observation)
+        )
+        return ActivityTarget(
+            describe=lambda written: {singular: getattr(written, relation)[key].name}
+        )
+
+    return apply
+
+
+def _sequence(status: str, *, step=KEEP) -> Applier:
+    def apply(event: WebhookEvent, observation: Observation, changes: ChangeSet):
+        key = _key(event.detail)
+        changes.sequences.append(
+            SequenceChange(event.lead.kartra_id, key, status, step, observation)
+        )
+        return ActivityTarget(describe=lambda written: {"sequence": written.sequences[key].name})
 
     return apply
 
 
 def _asset(kind: str) -> Applier:
-    def apply(lead: Lead, event: WebhookEvent, observation: Observation) -> ActivityTarget:
-        ref = event.detail
-        row = catalog_resolve(Asset, kartra_id=ref.kartra_id, name=ref.name, scope={"kind": kind})
-        return ActivityTarget(asset=row)
+    def apply(event: WebhookEvent, observation: Observation, changes: ChangeSet):
+        return ActivityTarget(asset=(kind, event.detail.kartra_id, event.detail.name))
 
     return apply
 
 
-def _transaction(lead: Lead, event: WebhookEvent, observation: Observation) -> ActivityTarget:
-    row = transaction_upsert(lead, event.detail, observation=observation)
-    return ActivityTarget(transaction=row, product=row.product)
+def _transaction(event: WebhookEvent, observation: Observation, changes: ChangeSet):
+    changes.transactions.append(RecordChange(event.lead.kartra_id, event.detail, observation))
+    return ActivityTarget(record=event.detail)
 
 
 def _membership(active: bool) -> Applier:
-    def apply(lead: Lead, event: WebhookEvent, observation: Observation) -> ActivityTarget:
-        row = membership_access_set(lead, event.detail, active=active, observation=observation)
-        level = row.level.name if row.level_id else None
-        return ActivityTarget(details={"membership": row.membership.name, "level": level})
+    def apply(event: WebhookEvent, observation: Observation, changes: ChangeSet):
+        record = event.detail
+        membership = _key(record.membership)
+        level = _key(record.level) if record.level is not None else None
+        changes.memberships.append(
+            MembershipChange(event.lead.kartra_id, membership, level, active, observation)
+        )
+
+        def describe(written: Written) -> dict[str, Any]:
+            row = written.memberships[membership]
+            name = written.levels[(row.pk, *level[1:])].name if level else None
+            return {"membership": row.name, "level": name}
+
+        return ActivityTarget(describe=describe)
 
     return apply
 
 
-def _product_signup(lead: Lead, event: WebhookEvent, observation: Observation) -> ActivityTarget:
-    return ActivityTarget(product=product_resolve(event.detail))
+def _product_signup(event: WebhookEvent, observation: Observation, changes: ChangeSet):
+    ref = event.detail
+    if ref is None or (ref.kartra_id is None and not ref.name):
+        return ActivityTarget()
+    return ActivityTarget(product=(_key(ref), ref.official_name))
 
 
 def _calendar(status: str) -> Applier:
-    def apply(lead: Lead, event: WebhookEvent, observation: Observation) -> ActivityTarget:
-        row = calendar_subscription_upsert(
-            lead, event.detail, status=status, observation=observation
+    def apply(event: WebhookEvent, observation: Observation, changes: ChangeSet):
+        record = event.detail
+        changes.calendars.append(
+            RecordChange(event.lead.kartra_id, record, observation, status=status)
         )
-        klass = row.calendar_class.name if row.calendar_class_id else None
-        return ActivityTarget(details={"calendar": row.calendar.name, "class": klass})
+
+        def describe(written: Written) -> dict[str, Any]:
+            row = written.records.get(id(record))  # None: a newer snapshot superseded it
+            if row is None:
+                klass = record.calendar_class
+                return {"calendar": record.calendar.name, "class": klass and klass.name}
+            klass = row.calendar_class.name if row.calendar_class_id else None
+            return {"calendar": row.calendar.name, "class": klass}
+
+        return ActivityTarget(describe=describe)
 
     return apply
 
 
-def _survey(lead: Lead, event: WebhookEvent, observation: Observation) -> ActivityTarget:
-    row = survey_result_upsert(lead, event.detail, observation=observation)
-    score = str(row.score) if row.score is not None else None
-    return ActivityTarget(details={"survey": row.survey.name, "score": score})
+def _survey(event: WebhookEvent, observation: Observation, changes: ChangeSet):
+    record = event.detail
+    changes.surveys.append(RecordChange(event.lead.kartra_id, record, observation))
+
+    def describe(written: Written) -> dict[str, Any]:
+        row = written.records.get(id(record)) or record  # a record a newer snapshot superseded
+        name = row.survey.name
+        return {"survey": name, "score": str(row.score) if row.score is not None else None}
+
+    return ActivityTarget(describe=describe)
 
 
-def _score(lead: Lead, event: WebhookEvent, observation: Observation) -> ActivityTarget:
+def _score(event: WebhookEvent, observation: Observation, changes: ChangeSet):
     # ``points`` is the threshold the lead reached (001: "the points score number the lead
     # has reached"), not its score: the lead's score came with the delivery's lead block,
     # applied as its profile. The threshold belongs to the activity only.
@@ -120,21 +150,15 @@ def _score(lead: Lead, event: WebhookEvent, observation: Observation) -> Activit
 
 
 APPLIERS: dict[str, Applier] = {
-    "list_subscription": _relation(List, ListSubscription, "list", {"active": True}),
-    "list_unsubscription": _relation(List, ListSubscription, "list", {"active": False}),
-    "assign_tag": _relation(Tag, LeadTag, "tag", {"active": True}),
-    "unassign_tag": _relation(Tag, LeadTag, "tag", {"active": False}),
+    "list_subscription": _flag("lists", active=True),
+    "list_unsubscription": _flag("lists", active=False),
+    "assign_tag": _flag("tags", active=True),
+    "unassign_tag": _flag("tags", active=False),
     "filled_form": _asset(AssetKind.FORM),
     # A new subscription starts over; the step comes with the next get_lead snapshot.
-    "sequence_subscription": _relation(
-        Sequence, SequenceSubscription, "sequence", {"status": SequenceStatus.ACTIVE, "step": None}
-    ),
-    "sequence_unsubscription": _relation(
-        Sequence, SequenceSubscription, "sequence", {"status": SequenceStatus.UNSUBSCRIBED}
-    ),
-    "sequence_completion": _relation(
-        Sequence, SequenceSubscription, "sequence", {"status": SequenceStatus.COMPLETED}
-    ),
+    "sequence_subscription": _sequence(SequenceStatus.ACTIVE, step=None),
+    "sequence_unsubscription": _sequence(SequenceStatus.UNSUBSCRIBED),
+    "sequence_completion": _sequence(SequenceStatus.COMPLETED),
     "click_tracking_link": _asset(AssetKind.TRACKING_LINK),
     "click_page_split_test_link": _asset(AssetKind.SPLIT_TEST_LINK),
     "buy_product": _transaction,

@@ -17,14 +17,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
-from leads.models import Lead, Source
+from leads.models import Asset, Lead, Product, Source
 from leads.normalize import PayloadError, WebhookEvent, parse_webhook
-from leads.services.lead import lead_apply_profile, lead_lock, lead_request_refresh
-from leads.services.locks import leads_discard_unused, leads_lock
+from leads.services.catalog import catalog_resolve_many
+from leads.services.changes import ChangeSet, changes_apply
+from leads.services.lead import leads_lock
 from leads.services.observation import Observation
 
 from .appliers import APPLIERS, ActivityTarget
@@ -36,7 +35,7 @@ logger = logging.getLogger(__name__)
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 #: What processing writes on each delivery of a batch (one UPDATE for the whole batch).
-_OUTCOME_FIELDS = [
+OUTCOME_FIELDS = [
     "status",
     "error",
     "traceback",
@@ -139,17 +138,16 @@ def _process_guarded(batch: Sequence[Delivery]) -> None:
         delivery.processed_at = timezone.now()
         delivery.lead = None
         _fail(delivery, exc)
-        Delivery.objects.bulk_update([delivery], _OUTCOME_FIELDS)
+        Delivery.objects.bulk_update([delivery], OUTCOME_FIELDS)
 
 
 def _process(batch: Sequence[Delivery]) -> None:
-    """Parse and apply ``batch`` (locked, in receive order) inside the caller's transaction."""
-    now = timezone.now()
+    """Parse ``batch`` (locked, in receive order) and apply it, inside the caller's
+    transaction, with a number of statements that does not grow with the batch."""
     _mark_duplicates(batch)
     events: dict[int, WebhookEvent] = {}
     for delivery in batch:
         delivery.attempts += 1
-        delivery.processed_at = now
         if delivery.body is None:
             _outcome(delivery, DeliveryStatus.FAILED, "the raw body was pruned; cannot replay")
             continue
@@ -161,31 +159,12 @@ def _process(batch: Sequence[Delivery]) -> None:
         delivery.action = event.action[:64]
         delivery.lead_kartra_id = event.lead.kartra_id
         events[delivery.pk] = event
-    emails_by_id: dict[int, set[str]] = {}
-    for event in events.values():
-        emails_by_id.setdefault(event.lead.kartra_id, set()).add(event.lead.fields.get("email", ""))
-    created = leads_lock(emails_by_id=emails_by_id) if emails_by_id else set()
+    if events:
+        _apply([d for d in batch if d.pk in events], events)
+    now = timezone.now()
     for delivery in batch:
-        event = events.get(delivery.pk)
-        if event is None:
-            continue
-        try:
-            with transaction.atomic():
-                delivery.lead = _apply(delivery, event)
-        except TRANSIENT_ERRORS:
-            raise
-        except Exception as exc:  # noqa: BLE001 - kept on the delivery for replay
-            # The traceback stays on the delivery; its message may quote personal data.
-            logger.error("delivery %s failed: %s", delivery.pk, type(exc).__name__)
-            delivery.lead = None
-            _fail(delivery, exc)
-            continue
-        status = DeliveryStatus.PROCESSED if event.known else DeliveryStatus.UNKNOWN_ACTION
-        _outcome(delivery, status, "")
-        created.discard(event.lead.kartra_id)
-    if created:
-        leads_discard_unused(kartra_ids=created)
-    Delivery.objects.bulk_update(batch, _OUTCOME_FIELDS)
+        delivery.processed_at = now
+    Delivery.objects.bulk_update(batch, OUTCOME_FIELDS)
 
 
 def _outcome(delivery: Delivery, status: str, error: str) -> None:
@@ -235,38 +214,97 @@ def _mark_duplicates(batch: Sequence[Delivery]) -> None:
             originals[delivery.body_sha256].sort()
 
 
-def _apply(delivery: Delivery, event: WebhookEvent) -> Lead:
-    observation = Observation(at=delivery.received_at, source=Source.WEBHOOK, ref=delivery.pk)
-    lead = lead_lock(kartra_id=event.lead.kartra_id, email=event.lead.fields.get("email", ""))
-    lead_apply_profile(lead, event.lead, observation=observation)
-    applier = APPLIERS.get(event.action)
-    target = (
-        applier(lead, event, observation)
-        if applier
-        else ActivityTarget(details={"action_details": event.raw_details})
+def _apply(deliveries: list[Delivery], events: dict[int, WebhookEvent]) -> None:
+    """Lock the deliveries' leads, let each delivery's applier say what it observed, write
+    it all at once, and record each delivery's activity and outcome."""
+    emails_by_id: dict[int, set[str]] = {}
+    for event in events.values():
+        emails_by_id.setdefault(event.lead.kartra_id, set()).add(event.lead.fields.get("email", ""))
+    leads = leads_lock(emails_by_id=emails_by_id)
+    changes = ChangeSet()
+    targets: dict[int, ActivityTarget] = {}
+    for delivery in deliveries:
+        event = events[delivery.pk]
+        observation = Observation(at=delivery.received_at, source=Source.WEBHOOK, ref=delivery.pk)
+        changes.profiles.append((event.lead, observation))
+        applier = APPLIERS.get(event.action)
+        targets[delivery.pk] = (
+            applier(event, observation, changes)
+            if applier
+            else ActivityTarget(details={"action_details": event.raw_details})
+        )
+    written = changes_apply(changes, leads=leads)
+    _activities_write(deliveries, events, targets, written, leads)
+    _leads_touched(deliveries, events, leads, written.lead_fields)
+    for delivery in deliveries:
+        event = events[delivery.pk]
+        delivery.lead = leads[event.lead.kartra_id]
+        status = DeliveryStatus.PROCESSED if event.known else DeliveryStatus.UNKNOWN_ACTION
+        _outcome(delivery, status, "")
+
+
+def _activities_write(deliveries, events, targets, written, leads) -> None:
+    """One activity row per delivery (replacing the row of an earlier run of it)."""
+    assets = catalog_resolve_many(
+        Asset, [(t.asset, {}) for t in targets.values() if t.asset], scope="kind"
     )
-    Activity.objects.update_or_create(
-        delivery=delivery,
-        defaults={
-            "lead": lead,
-            "action": event.action[:64],
-            "occurred_at": delivery.received_at,
-            "asset": target.asset,
-            "product": target.product,
-            "transaction": target.transaction,
-            "points": target.points,
-            "details": target.details,
-            "probable_duplicate": delivery.probable_duplicate_of_id is not None,
-        },
+    products = catalog_resolve_many(
+        Product,
+        [(t.product[0], {"official_name": t.product[1]}) for t in targets.values() if t.product],
     )
-    at = delivery.received_at
-    Lead.objects.filter(pk=lead.pk).update(
-        mirror_webhook_at=Greatest(Coalesce(F("mirror_webhook_at"), Value(at)), Value(at)),
-        mirror_last_activity_at=Greatest(
-            Coalesce(F("mirror_last_activity_at"), Value(at)), Value(at)
-        ),
+    rows = []
+    for delivery in deliveries:
+        event, target = events[delivery.pk], targets[delivery.pk]
+        purchase = written.records.get(id(target.record)) if target.record else None
+        if purchase is not None:
+            product = purchase.product_id
+        else:
+            product = products[target.product[0]].pk if target.product else None
+        details = dict(target.details)
+        if target.describe is not None:
+            details.update(target.describe(written))
+        rows.append(
+            Activity(
+                delivery=delivery,
+                lead=leads[event.lead.kartra_id],
+                action=event.action[:64],
+                occurred_at=delivery.received_at,
+                asset=assets.get(target.asset) if target.asset else None,
+                product_id=product,
+                transaction=purchase,
+                points=target.points,
+                details=details,
+                probable_duplicate=delivery.probable_duplicate_of_id is not None,
+            )
+        )
+    Activity.objects.filter(delivery__in=deliveries).delete()
+    Activity.objects.bulk_create(rows)
+
+
+def _leads_touched(deliveries, events, leads: dict[int, Lead], fields: list[str]) -> None:
+    """Save the batch's leads once: their profiles, when a webhook last came and the lead
+    was last active, and a refresh request (webhooks carry one relation only, so each
+    processed delivery asks for a full refresh; a request already pending keeps its place,
+    so a burst for one lead costs one get_lead call)."""
+    now = timezone.now()
+    for delivery in deliveries:
+        lead = leads[events[delivery.pk].lead.kartra_id]
+        at = delivery.received_at
+        lead.mirror_webhook_at = max(filter(None, (lead.mirror_webhook_at, at)))
+        lead.mirror_last_activity_at = max(filter(None, (lead.mirror_last_activity_at, at)))
+        lead.mirror_refresh_requested_at = lead.mirror_refresh_requested_at or now
+    for lead in leads.values():
+        lead.mirror_updated = now
+    Lead.objects.bulk_update(
+        sorted(leads.values(), key=lambda lead: lead.kartra_id),
+        sorted({*fields, *_WEBHOOK_FIELDS}),
     )
-    # Webhooks carry one relation only: ask for a full refresh. One pending request per
-    # lead, so a burst of deliveries coalesces into one get_lead call.
-    lead_request_refresh(lead_ids=[lead.pk])
-    return lead
+
+
+#: The lead columns every processed delivery writes (see ``_leads_touched``).
+_WEBHOOK_FIELDS = (
+    "mirror_webhook_at",
+    "mirror_last_activity_at",
+    "mirror_refresh_requested_at",
+    "mirror_updated",
+)

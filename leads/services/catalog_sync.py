@@ -36,7 +36,7 @@ from leads.normalize import (
     parse_pages,
 )
 
-from .catalog import catalog_resolve, catalog_resolve_names
+from .catalog import catalog_resolve_many, catalog_resolve_names
 from .custom_fields import custom_fields_upsert
 
 logger = logging.getLogger(__name__)
@@ -97,10 +97,9 @@ NAME_LINKS: dict[type[models.Model], tuple[type[models.Model], str]] = {
 
 def _pages_store(answer: list) -> int:
     pages = parse_pages(answer)
-    for page in pages:
-        catalog_resolve(
-            Asset, kartra_id=page.kartra_id, name=page.name, scope={"kind": AssetKind.PAGE}
-        )
+    catalog_resolve_many(
+        Asset, [((AssetKind.PAGE, p.kartra_id, p.name), {}) for p in pages], scope="kind"
+    )
     return len(pages)
 
 

@@ -23,6 +23,7 @@ from leads.models import (
 from leads.normalize import CustomFieldRecord, CustomValueRecord, OptionRef
 
 from .observation import Observation
+from .upsert import applied_keys, upsert_observed
 
 _ATTEMPTS = 3
 
@@ -167,70 +168,48 @@ def _options_upsert(pairs: Iterable[tuple[CustomField, OptionRef]]) -> None:
 def lead_apply_custom_values(
     lead: Lead, values: Sequence[CustomValueRecord], *, observation: Observation
 ) -> None:
-    """Set the lead's value of each field in ``values`` (text or chosen options). A field
-    listed twice: the last listing wins."""
-    latest = {field_key(record): record for record in values}
-    fields = custom_fields_upsert(values, observed_at=observation.at)
-    if not fields:
-        return
-    existing = {
-        v.field_id: v for v in CustomFieldValue.objects.filter(lead=lead, field__in=fields.values())
-    }
-    to_create, to_update = [], []
-    for key, record in latest.items():
-        field = fields[key]
-        row = existing.get(field.pk)
-        if row is not None and observation.is_older_than(row.observed_at):
-            continue
-        # The normaliser gives choice types no text; a type Kartra added since keeps its text.
-        text = record.text
-        if row is None:
-            to_create.append(
-                CustomFieldValue(lead=lead, field=field, text=text, **observation.fields())
-            )
-        else:
-            row.text = text
-            for name, value in observation.fields().items():
-                setattr(row, name, value)
-            to_update.append(row)
-    CustomFieldValue.objects.bulk_create(to_create)
-    CustomFieldValue.objects.bulk_update(
-        to_update, ["text", "observed_at", "observed_source", "observed_ref"]
-    )
-    _set_chosen_options(lead, latest, fields, [*to_create, *to_update])
+    """Set the lead's value of each field in ``values`` (text or chosen options)."""
+    custom_values_apply([(lead, record, observation) for record in values])
 
 
-def _set_chosen_options(
-    lead: Lead,
-    latest: dict[FieldKey, CustomValueRecord],
-    fields: dict[FieldKey, CustomField],
-    rows: list[CustomFieldValue],
-) -> None:
-    if not rows:
-        return
-    row_by_field = {r.field_id: r for r in rows}
-    if not all(r.pk for r in rows):  # SQLite's bulk_create may not return keys
-        row_by_field = {
-            r.field_id: r
-            for r in CustomFieldValue.objects.filter(lead=lead, field_id__in=row_by_field)
+def custom_values_apply(values: list[tuple[Lead, CustomValueRecord, Observation]]) -> None:
+    """Upsert the custom field values of ``(lead, value, observation)``, the newest
+    observation per lead and field winning (a field listed twice: the last listing), and
+    replace the chosen options of the values written. Field identifiers follow the newest
+    observation of the batch. The number of queries does not grow with the values."""
+    newest = max(observation.at for _, _, observation in values)
+    fields = custom_fields_upsert([record for _, record, _ in values], observed_at=newest)
+    rows = [
+        {
+            "lead_id": lead.pk,
+            "field_id": fields[field_key(record)].pk,
+            "text": record.text,
+            **observation.fields(),
         }
-    wanted = {
-        (fields[key].pk, o.kartra_id)
-        for key, v in latest.items()
-        if fields[key].pk in row_by_field
-        for o in v.options
+        for lead, record, observation in values
+    ]
+    upsert_observed(CustomFieldValue, rows, unique=("lead_id", "field_id"), update=("text",))
+    written = applied_keys(CustomFieldValue, rows, unique=("lead_id", "field_id"))
+    if not written:
+        return
+    chosen = {
+        (lead.pk, fields[field_key(record)].pk): {o.kartra_id for o in record.options}
+        for lead, record, _ in values
     }
-    candidates = CustomFieldOption.objects.filter(
-        field_id__in={f for f, _ in wanted}, kartra_id__in={k for _, k in wanted}
-    )
-    option_ids = {
-        (o.field_id, o.kartra_id): o.pk for o in candidates if (o.field_id, o.kartra_id) in wanted
-    }
+    options = CustomFieldOption.objects.filter(
+        field_id__in={field for _, field in written},
+        kartra_id__in={k for key in written for k in chosen[key]},
+    ).values_list("pk", "field_id", "kartra_id")
     through = CustomFieldValue.options.through
-    through.objects.filter(customfieldvalue__in=[r.pk for r in row_by_field.values()]).delete()
+    through.objects.filter(customfieldvalue_id__in=written.values()).delete()
+    leads_of: dict[int, list[int]] = {}
+    for lead, field in written:
+        leads_of.setdefault(field, []).append(lead)
     through.objects.bulk_create(
         [
-            through(customfieldvalue_id=row_by_field[field_id].pk, customfieldoption_id=pk)
-            for (field_id, _), pk in sorted(option_ids.items())
+            through(customfieldvalue_id=written[(lead, field)], customfieldoption_id=pk)
+            for pk, field, kartra_id in sorted(options)
+            for lead in leads_of[field]
+            if kartra_id in chosen[(lead, field)]
         ]
     )

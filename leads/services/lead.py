@@ -1,93 +1,160 @@
-"""The lead row: finding and locking it, and applying an observed profile."""
+"""The lead rows of a batch: locking them in one order, applying observed profiles, and
+asking for refreshes.
 
-from collections.abc import Iterable
+Deliveries are applied in batches, several batches at a time (Celery workers, the web
+process's drainer), and snapshots beside them. Each batch locks all its leads up front, in
+Kartra id order, with one statement, so two batches naming the same leads never deadlock.
+"""
+
+from collections.abc import Iterable, Sequence
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Value
+from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from leads.models import Lead, MirrorStatus
-from leads.normalize import ProfileRecord
+from leads.normalize import CustomValueRecord, ProfileRecord
 
-from .custom_fields import lead_apply_custom_values
+from .custom_fields import custom_values_apply
 from .observation import Observation
 
 
-def lead_lock(*, kartra_id: int, email: str = "") -> Lead:
-    """Return the lead with ``kartra_id``, created if new, locked for this transaction.
+def leads_lock(*, emails_by_id: dict[int, Iterable[str]]) -> dict[int, Lead]:
+    """Create the leads that are new and lock every lead a batch may write; return them by
+    Kartra id.
 
-    Every write to a lead's state happens under this row lock, so deliveries for the same
-    lead processed at once serialise instead of racing; deliveries for different leads never
-    wait on each other. A pending lead imported by ``email`` is claimed by its Kartra id.
-    Must run inside ``transaction.atomic()``.
+    ``emails_by_id``: the Kartra ids the batch names, with the emails its lead blocks give
+    them. Besides those leads, the current holders of these emails are locked too (an email
+    moving to another lead clears it on its old holder). A pending import with a lead's
+    email and no id yet is claimed by that id. The upsert takes the row locks in Kartra id
+    order whether a row is inserted or already there. Must run inside
+    ``transaction.atomic()``.
     """
-    locked = Lead.objects.select_for_update()
-    lead = locked.filter(kartra_id=kartra_id).first()
-    if lead is not None:
-        return lead
-    if email:
-        pending = (
-            locked.annotate(email_ci=Lower("email"))
-            .filter(email_ci=email.lower(), kartra_id__isnull=True)
-            .first()
-        )
-        if pending is not None:
-            try:
-                with transaction.atomic():
-                    pending.kartra_id = kartra_id
-                    pending.save(update_fields=["kartra_id", "mirror_updated"])
-                return pending
-            except IntegrityError:
-                pass  # another writer created the lead by id meanwhile
-    Lead.objects.bulk_create(
-        [Lead(kartra_id=kartra_id, mirror_status=MirrorStatus.PENDING)], ignore_conflicts=True
+    ids = set(emails_by_id)
+    emails = {e.lower() for values in emails_by_id.values() for e in values if e}
+    known = (
+        Lead.objects.annotate(email_ci=Lower("email"))
+        .filter(Q(kartra_id__in=ids) | Q(email_ci__in=emails, kartra_id__isnull=False))
+        .values_list("kartra_id", flat=True)
     )
-    return locked.get(kartra_id=kartra_id)
+    holders = set(known)
+    _claim_pending({k: v for k, v in emails_by_id.items() if k not in holders})
+    wanted = sorted(ids | holders)
+    Lead.objects.bulk_create(
+        [Lead(kartra_id=k, mirror_status=MirrorStatus.PENDING) for k in wanted],
+        update_conflicts=True,
+        unique_fields=["kartra_id"],
+        update_fields=["kartra_id"],
+    )
+    locked = Lead.objects.select_for_update().filter(kartra_id__in=wanted).order_by("kartra_id")
+    return {lead.kartra_id: lead for lead in locked}
 
 
-def _release_email(lead: Lead, email: str) -> None:
-    """Kartra guarantees one lead per email. Another row holding ``email`` is either a
-    pending import of this same lead (merged away) or a stale copy of a lead whose email
-    changed since (its email is cleared until its next refresh)."""
-    if not email:
+def _claim_pending(new: dict[int, Iterable[str]]) -> None:
+    """Give each new Kartra id to the pending lead imported with one of its emails."""
+    by_email = {e.lower(): k for k, values in new.items() for e in values if e}
+    claimed: set[int] = set()
+    if not by_email:
         return
+    pending = (
+        Lead.objects.annotate(email_ci=Lower("email"))
+        .filter(email_ci__in=by_email, kartra_id__isnull=True)
+        .order_by("pk")
+    )
+    for lead in pending:
+        kartra_id = by_email[lead.email_ci]
+        if kartra_id in claimed:
+            continue  # two pending rows of one lead: the first is claimed, the rest merged later
+        try:
+            with transaction.atomic():
+                Lead.objects.filter(pk=lead.pk, kartra_id__isnull=True).update(
+                    kartra_id=kartra_id, mirror_updated=timezone.now()
+                )
+        except IntegrityError:
+            continue  # a concurrent writer created the lead by its id meanwhile
+        claimed.add(kartra_id)
+
+
+#: Lead columns a profile always writes, besides the fields its payload carried.
+_PROFILE_BOOKKEEPING = ["mirror_raw", "mirror_raw_source", "mirror_profile_observed_at"]
+
+
+def leads_apply_profiles(
+    leads: dict[int, Lead], profiles: Sequence[tuple[ProfileRecord, Observation]]
+) -> list[str]:
+    """Apply ``profiles`` (with the observation of each) to the ``leads`` they name, which
+    the caller has locked and holds by Kartra id; return the names of the lead fields changed
+    in memory, for the caller to save with the rest of its lead bookkeeping.
+
+    A profile older than the one a lead last took is skipped; only keys the payload carried
+    are written, so a webhook block that lacks a key never blanks it. Of several profiles
+    of a lead, each is applied over the last in observation order. An email that moves to
+    another lead is taken from its old holder (a pending import of the same lead is merged
+    away). Custom field values are upserted, the newest observation winning per field.
+    """
+    changed: set[str] = set()
+    emails: set[str] = set()  # emails (lowercased) that leads of the batch take
+    moved: set[int] = set()  # pks of the batch's leads whose stored email changes
+    original = {lead.pk: lead.email for lead in leads.values()}
+    custom: list[tuple[Lead, CustomValueRecord, Observation]] = []
+    for profile, observation in sorted(profiles, key=lambda p: p[1].at):
+        lead = leads[profile.kartra_id]
+        if observation.is_older_than(lead.mirror_profile_observed_at):
+            continue
+        fields = profile.fields
+        email = fields.get("email")
+        if email is not None and email.lower() != (lead.email or "").lower():
+            if original[lead.pk]:
+                moved.add(lead.pk)  # its stored email must make way first
+            for other in leads.values():
+                if other is not lead and other.email and other.email.lower() == email.lower():
+                    other.email = ""  # held by a lead of this batch: cleared in memory
+                    if original[other.pk]:
+                        moved.add(other.pk)
+            if email:
+                emails.add(email.lower())
+        for key, value in fields.items():
+            setattr(lead, key, value)
+        changed.update(fields)
+        lead.mirror_raw = profile.raw
+        lead.mirror_raw_source = observation.source
+        lead.mirror_profile_observed_at = observation.at
+        if lead.lead_deleted:
+            lead.mirror_status = MirrorStatus.DELETED
+        elif lead.mirror_status in (MirrorStatus.PENDING, MirrorStatus.DELETED):
+            lead.mirror_status = MirrorStatus.ACTIVE
+        changed.update([*_PROFILE_BOOKKEEPING, "mirror_status"])
+        custom.extend((lead, record, observation) for record in profile.custom_values or ())
+    if emails or moved:
+        changed.add("email")
+        _release_emails(leads, emails, moved)
+    if custom:
+        custom_values_apply(custom)
+    return sorted(changed)
+
+
+def _release_emails(leads: dict[int, Lead], emails: set[str], moved: set[int]) -> None:
+    """Kartra guarantees one lead per email. A row outside the batch holding an email a
+    lead of the batch takes is either a pending import of that lead (deleted: the lead is
+    the same) or a stale copy of a lead whose email changed since (cleared until its next
+    refresh). The emails of the batch's leads that change (``moved``) are cleared too, so
+    that the batch's one UPDATE of its leads never meets the unique index mid-statement (two
+    leads swapping emails)."""
+    batch = [lead.pk for lead in leads.values()]
     holders = (
         Lead.objects.annotate(email_ci=Lower("email"))
-        .filter(email_ci=email.lower())
-        .exclude(pk=lead.pk)
+        .filter(email_ci__in=emails)
+        .exclude(pk__in=batch)
+        .values_list("pk", "kartra_id")
     )
-    for other in holders.select_for_update():
-        if other.kartra_id is None:
-            other.delete()
-        else:
-            Lead.objects.filter(pk=other.pk).update(email="", mirror_updated=timezone.now())
-
-
-def lead_apply_profile(lead: Lead, profile: ProfileRecord, *, observation: Observation) -> bool:
-    """Write an observed profile (and its custom field values) onto ``lead``.
-
-    Only keys the payload carried are written, so a webhook block that lacks a key never
-    blanks it. Returns False, changing nothing, when a newer profile was already applied.
-    """
-    if observation.is_older_than(lead.mirror_profile_observed_at):
-        return False
-    fields = dict(profile.fields)
-    if "email" in fields and fields["email"].lower() != (lead.email or "").lower():
-        _release_email(lead, fields["email"])
-    for key, value in fields.items():
-        setattr(lead, key, value)
-    lead.mirror_raw = profile.raw
-    lead.mirror_raw_source = observation.source
-    lead.mirror_profile_observed_at = observation.at
-    if lead.lead_deleted:
-        lead.mirror_status = MirrorStatus.DELETED
-    elif lead.mirror_status in (MirrorStatus.PENDING, MirrorStatus.DELETED):
-        lead.mirror_status = MirrorStatus.ACTIVE
-    lead.save()
-    if profile.custom_values is not None:
-        lead_apply_custom_values(lead, profile.custom_values, observation=observation)
-    return True
+    holders = list(holders) if emails else []
+    pending = [pk for pk, kartra_id in holders if kartra_id is None]
+    stale = [pk for pk, kartra_id in holders if kartra_id is not None]
+    if pending:
+        Lead.objects.filter(pk__in=pending).delete()
+    if stale or moved:
+        Lead.objects.filter(pk__in=[*stale, *moved]).exclude(email="").update(email="")
 
 
 def lead_request_refresh(*, lead_ids: Iterable[int]) -> int:

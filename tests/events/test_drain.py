@@ -181,10 +181,10 @@ def test_a_failing_delivery_fails_alone_and_leaves_no_trace(monkeypatch):
 
     real = appliers.APPLIERS["assign_tag"]
 
-    def fragile(lead, event, observation):
-        if lead.kartra_id == 2:
+    def fragile(event, observation, changes):
+        if event.lead.kartra_id == 2:
             raise RuntimeError("applier exploded")
-        return real(lead, event, observation)
+        return real(event, observation, changes)
 
     monkeypatch.setitem(appliers.APPLIERS, "assign_tag", fragile)
     for n in (1, 2, 3):
@@ -224,11 +224,11 @@ def test_a_database_failure_rolls_the_batch_back_and_is_retried(monkeypatch):
     real = appliers.APPLIERS["assign_tag"]
     failures = iter([OperationalError("deadlock detected"), OperationalError("server closed")])
 
-    def flaky(lead, event, observation):
+    def flaky(event, observation, changes):
         exc = next(failures, None)
         if exc is not None:
             raise exc
-        return real(lead, event, observation)
+        return real(event, observation, changes)
 
     monkeypatch.setattr(connection, "close", lambda: None)  # keep the test's transaction
     monkeypatch.setitem(appliers.APPLIERS, "assign_tag", flaky)

@@ -165,7 +165,7 @@ def test_unknown_action_applies_profile_and_is_flagged(post):
 def test_processing_failure_is_200_kept_with_traceback(post, monkeypatch):
     from events import appliers
 
-    def broken(lead, event, observation):
+    def broken(event, observation, changes):
         raise RuntimeError("applier exploded")
 
     monkeypatch.setitem(appliers.APPLIERS, "assign_tag", broken)

@@ -1,0 +1,134 @@
+"""Transactions and subscriptions observed by a batch, written by Kartra id.
+
+Webhooks carry a transaction's full detail (buyer, amounts, subscription); ``get_lead`` a
+short form (amount, type, date). Only the keys a record carries are written, so a snapshot
+never blanks what a webhook told. A snapshot's raw object replaces only a raw object that a
+snapshot wrote: a webhook's richer one is kept. Transactions are never deleted or changed by
+their absence (money history is append-only). Statements per batch do not depend on its size.
+"""
+
+from django.db.models import Case, DateTimeField, OuterRef, Q, Subquery, Value, When
+
+from leads.models import Lead, PricePoint, Product, Source, Subscription, Transaction
+from leads.models import TransactionType as Type
+from leads.normalize import TransactionRecord
+
+from .catalog import catalog_resolve_many
+from .upsert import upsert_observed
+
+#: A snapshot's raw transaction replaces a stored one only if a snapshot wrote that too.
+_KEEP_WEBHOOK_RAW = (
+    f"CASE WHEN {{table}}.observed_source = '{Source.SNAPSHOT}' THEN {{new}} ELSE {{old}} END"
+)
+
+
+def transactions_write(changes, leads: dict[int, Lead]) -> dict[int, Transaction]:
+    """Upsert the transactions of ``changes`` (``RecordChange`` of ``TransactionRecord``)
+    with their products, price points and subscriptions; link refunds and their sales both
+    ways; mark cancelled subscriptions. Returns the stored row of each change's record, by
+    ``id()`` of the record."""
+    if not changes:
+        return {}
+    products = catalog_resolve_many(
+        Product,
+        [
+            ((None, c.record.product.kartra_id, c.record.product.name),
+             {"official_name": c.record.product.official_name})
+            for c in changes
+            if c.record.product is not None
+        ],
+    )  # fmt: skip
+
+    def product_of(record: TransactionRecord) -> Product | None:
+        ref = record.product
+        return products.get((None, ref.kartra_id, ref.name)) if ref is not None else None
+
+    price_points = {
+        (product.pk, c.record.fields["price_point"])
+        for c in changes
+        if (product := product_of(c.record)) is not None and c.record.fields.get("price_point")
+    }
+    PricePoint.objects.bulk_create(
+        [PricePoint(product_id=p, number=n) for p, n in sorted(price_points)],
+        ignore_conflicts=True,
+    )
+    subscriptions = _subscriptions_write(changes, leads, product_of)
+    groups: dict[tuple, list[dict]] = {}
+    for c in changes:
+        record = c.record
+        row = {
+            "kartra_id": record.kartra_id,
+            "lead_id": leads[c.lead].pk,
+            "raw": record.raw,
+            **record.fields,
+            **c.observation.fields(),
+        }
+        product = product_of(record)
+        if product is not None:
+            row["product_id"] = product.pk
+        if record.subscription_kartra_id is not None:
+            row["subscription_id"] = subscriptions[record.subscription_kartra_id]
+        groups.setdefault((c.observation.source, tuple(sorted(row))), []).append(row)
+    for (source, columns), rows in groups.items():
+        upsert_observed(
+            Transaction,
+            rows,
+            unique=("kartra_id",),
+            update=[c for c in columns if c not in ("kartra_id", *_OBSERVATION)],
+            expressions={"raw": _KEEP_WEBHOOK_RAW} if source == Source.SNAPSHOT else None,
+        )
+    ids = sorted({c.record.kartra_id for c in changes})
+    # One statement links refunds to their sales, in both directions.
+    Transaction.objects.filter(parent__isnull=True, parent_kartra_id__isnull=False).filter(
+        Q(kartra_id__in=ids) | Q(parent_kartra_id__in=ids)
+    ).update(
+        parent=Subquery(
+            Transaction.objects.filter(kartra_id=OuterRef("parent_kartra_id")).values("pk")[:1]
+        )
+    )
+    stored = {row.kartra_id: row for row in Transaction.objects.filter(kartra_id__in=ids)}
+    _cancel_subscriptions(changes, stored)
+    return {id(c.record): stored[c.record.kartra_id] for c in changes}
+
+
+_OBSERVATION = ("observed_at", "observed_source", "observed_ref")
+
+
+def _subscriptions_write(changes, leads, product_of) -> dict[int, int]:
+    """Upsert the subscriptions the transactions name; their pks by Kartra id."""
+    rows = [
+        {
+            "kartra_id": c.record.subscription_kartra_id,
+            "lead_id": leads[c.lead].pk,
+            "product_id": product.pk if (product := product_of(c.record)) else None,
+            **c.observation.fields(),
+        }
+        for c in changes
+        if c.record.subscription_kartra_id is not None
+    ]
+    if not rows:
+        return {}
+    upsert_observed(Subscription, rows, unique=("kartra_id",), update=("lead_id", "product_id"))
+    return dict(
+        Subscription.objects.filter(kartra_id__in={r["kartra_id"] for r in rows}).values_list(
+            "kartra_id", "pk"
+        )
+    )
+
+
+def _cancel_subscriptions(changes, stored: dict[int, Transaction]) -> None:
+    """A stored cancellation marks its subscription cancelled, at the transaction's date
+    (else when it was observed)."""
+    when = {}
+    for c in changes:
+        row = stored[c.record.kartra_id]
+        if row.transaction_type == Type.CANCELLATION and row.subscription_id is not None:
+            when[row.subscription_id] = row.transaction_date or c.observation.at
+    if when:
+        Subscription.objects.filter(pk__in=when).update(
+            cancelled=True,
+            cancelled_at=Case(
+                *[When(pk=pk, then=Value(at)) for pk, at in when.items()],
+                output_field=DateTimeField(),
+            ),
+        )

@@ -1,0 +1,141 @@
+"""One statement that inserts observed rows or updates them, newest observation winning.
+
+Django's ``bulk_create(update_conflicts=True)`` cannot say *when* to update, so an older
+observation applied late would overwrite a newer one. This writes
+
+    INSERT INTO t (...) VALUES (...), (...)
+    ON CONFLICT (key) [WHERE partial-index predicate] DO UPDATE SET c = EXCLUDED.c, ...
+    WHERE t.observed_at <= EXCLUDED.observed_at
+
+which PostgreSQL and SQLite (3.24+) both run, and which decides per row, under the row's
+lock, whether the stored observation is older. Rows are sent in key order, so concurrent
+writers lock them in one order.
+"""
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connection, models
+from django.utils import timezone
+
+#: Rows per statement at most; fewer where the database caps a statement's parameters
+#: (Django keeps SQLite at 999).
+CHUNK = 500
+
+
+def upsert_observed(
+    model: type[models.Model],
+    rows: Iterable[dict[str, Any]],
+    *,
+    unique: Sequence[str],
+    update: Sequence[str],
+    conflict_where: str = "",
+    expressions: dict[str, str] | None = None,
+) -> int:
+    """Insert ``rows`` (dicts by field attname, e.g. ``lead_id``) into ``model``'s table;
+    where one conflicts with a stored row on ``unique``, overwrite the stored row's
+    ``update`` fields and its observation if the stored observation is not newer.
+
+    Fields a row leaves out take their model default. ``conflict_where`` is the predicate
+    of a partial unique index named by ``unique`` (e.g. ``"level_id IS NULL"``).
+    ``expressions`` replaces ``EXCLUDED.<column>`` for some ``update`` fields with SQL in
+    which ``{old}`` is the stored value, ``{new}`` the incoming one and ``{table}`` the
+    stored row's table. Rows that name the primary key update those rows (``unique`` is
+    then the primary key). Of rows with equal keys only the newest observation is sent (of
+    equal ones, the last given). Returns the number of rows sent.
+    """
+    rows = list(_newest(rows, unique).values())
+    if not rows:
+        return 0
+    # The primary key is sent only when the rows name it (an update of known rows by key).
+    pk = model._meta.pk.attname
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key or pk in rows[0]]
+    by_attname = {f.attname: f for f in fields}
+    columns = [f.attname for f in fields]
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    target = ", ".join(quote(by_attname[k].column) for k in unique)
+    if conflict_where:
+        target += f") WHERE ({conflict_where}"
+    updated = [*update, "observed_at", "observed_source", "observed_ref"]
+    expressions = expressions or {}
+
+    def assignment(name: str) -> str:
+        column = quote(by_attname[name].column)
+        new = f"EXCLUDED.{column}"
+        value = (
+            expressions[name].format(old=f"{table}.{column}", new=new, table=table)
+            if name in expressions
+            else new
+        )
+        return f"{column} = {value}"
+
+    sets = ", ".join(assignment(k) for k in updated)
+    observed = f"{table}.{quote('observed_at')}"
+    rows.sort(key=lambda row: tuple(_order(row[k]) for k in unique))
+    now = timezone.now()
+    limit = connection.features.max_query_params
+    size = min(CHUNK, limit // len(columns)) if limit else CHUNK
+    for start in range(0, len(rows), size):
+        chunk = rows[start : start + size]
+        values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(chunk))
+        params = [
+            by_attname[name].get_db_prep_save(_value(by_attname[name], row, now), connection)
+            for row in chunk
+            for name in columns
+        ]
+        sql = (
+            f"INSERT INTO {table} ({', '.join(quote(by_attname[c].column) for c in columns)}) "
+            f"VALUES {values} ON CONFLICT ({target}) DO UPDATE SET {sets} "
+            f"WHERE {observed} <= EXCLUDED.{quote('observed_at')}"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+    return len(rows)
+
+
+def _newest(rows: Iterable[dict[str, Any]], unique: Sequence[str]) -> dict[tuple, dict]:
+    """Of rows with equal keys, the newest observation (of equal ones, the last given)."""
+    newest: dict[tuple, dict[str, Any]] = {}
+    for row in rows:
+        key = tuple(row[k] for k in unique)
+        if key not in newest or newest[key]["observed_at"] <= row["observed_at"]:
+            newest[key] = row
+    return newest
+
+
+def _order(value: Any) -> tuple:
+    """A sort key for key values that may be None (a membership access without a level)."""
+    return (value is not None, value if value is not None else 0)
+
+
+def _value(field: models.Field, row: dict[str, Any], now) -> Any:
+    if field.attname in row:
+        return row[field.attname]
+    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+        return now
+    return field.get_default()
+
+
+def applied_keys(
+    model: type[models.Model], rows: Sequence[dict[str, Any]], *, unique: Sequence[str]
+) -> dict[tuple, int]:
+    """The keys (values of ``unique``) of ``rows`` whose observation the stored row now
+    carries, i.e. where ``upsert_observed`` wrote it; with the stored rows' primary keys.
+    One query. Key values must not be None."""
+    sent = _newest(rows, unique)
+    if not sent:
+        return {}
+    query = model.objects.filter(
+        **{f"{k}__in": {key[n] for key in sent} for n, k in enumerate(unique)}
+    ).values_list("pk", *unique, "observed_at", "observed_source", "observed_ref")
+    found = {}
+    for pk, *key, at, source, ref in query:
+        row = sent.get(tuple(key))
+        if row is not None and (at, source, ref) == (
+            row["observed_at"],
+            row["observed_source"],
+            row.get("observed_ref"),
+        ):
+            found[tuple(key)] = pk
+    return found
