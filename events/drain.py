@@ -16,6 +16,7 @@ or a database that was down costs a delay, never a delivery.
 import contextlib
 import logging
 import threading
+import time
 from functools import cache
 
 import redis
@@ -40,11 +41,15 @@ DRAIN_FLAG = "kartra_mirror:deliveries:drain-requested"
 def deliveries_drain(*, give_up_after: float | None = None) -> int:
     """Process waiting deliveries, batch after batch, until none is left; return how many.
 
-    A database failure is retried with exponential backoff (0.1 s doubling to 30 s),
-    with a fresh connection each time, for up to ``give_up_after`` seconds (forever when
-    None); after that the error is raised and the deliveries wait for the next pass.
-    Each pass clears the drain flag before it claims, so a request that stores a delivery
-    after the last claim raises the flag again and gets a pass of its own.
+    Each pass first waits ``KARTRA_DRAIN_LINGER`` seconds so that a burst gathers into full
+    batches (a batch's statements cost the same for 5 deliveries as for 200); the drain
+    flag stays raised meanwhile, so the requests of the burst send no more wake-ups. The
+    pass then clears the flag before it claims, so a request that stores a delivery after
+    the last claim raises the flag again and gets a pass of its own.
+
+    A database failure is retried with exponential backoff (0.1 s doubling to 30 s), with a
+    fresh connection each time, for up to ``give_up_after`` seconds (forever when None);
+    after that the error is raised and the deliveries wait for the next pass.
     """
     retrying = Retrying(
         retry=retry_if_exception_type(TRANSIENT_ERRORS),
@@ -53,10 +58,16 @@ def deliveries_drain(*, give_up_after: float | None = None) -> int:
         before_sleep=_log_and_reconnect,
         reraise=True,
     )
+    linger = settings.KARTRA_DRAIN_LINGER
     total = 0
     while True:
+        if linger:
+            time.sleep(linger)
         _clear_flag()
         claimed = retrying(deliveries_process_batch)
+        while claimed == settings.KARTRA_DELIVERY_BATCH:  # a backlog: no need to wait
+            total += claimed
+            claimed = retrying(deliveries_process_batch)
         total += claimed
         if not claimed:
             return total
@@ -98,19 +109,38 @@ def _flag_store() -> redis.Redis | None:
     return redis.Redis.from_url(url, socket_timeout=2) if url else None
 
 
+#: When this process last found a pass asked for (``time.monotonic()``).
+_asked_at = float("-inf")
+
+
 def _request_drain_task() -> None:
+    """Send a drain task unless a pass is already asked for.
+
+    The Redis flag says so; it is checked at most once per ``KARTRA_DRAIN_LINGER / 2``
+    per process. Skipping the check in between is safe: a pass that claims after the flag
+    was seen raised finds a delivery of the skipped requests, or, having claimed one, lingers
+    and claims again later than they stored theirs (see ``deliveries_drain``).
+    """
+    global _asked_at
     from .tasks import drain_deliveries
 
+    now = time.monotonic()
+    if now - _asked_at < settings.KARTRA_DRAIN_LINGER / 2:
+        return
     store = _flag_store()
     if store is not None:
         try:
-            if not store.set(DRAIN_FLAG, "1", nx=True, ex=settings.KARTRA_DRAIN_SWEEP_INTERVAL):
-                return  # a pass is already asked for and will see this delivery
+            raised = store.set(DRAIN_FLAG, "1", nx=True, ex=settings.KARTRA_DRAIN_SWEEP_INTERVAL)
         except redis.RedisError:
-            store = None  # without the flag, every request asks: slower, still correct
+            raised = True  # without the flag, every request asks: slower, still correct
+        else:
+            _asked_at = now
+        if not raised:
+            return  # a pass is already asked for and will see this delivery
     try:
         drain_deliveries.delay()
     except Exception:
+        _asked_at = float("-inf")
         if store is not None:
             _clear_flag()
         raise

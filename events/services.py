@@ -3,10 +3,12 @@
 The request only stores (``delivery_store``, one INSERT). Processing claims stored
 deliveries in receive order (``deliveries_process_batch``; on PostgreSQL with
 ``SKIP LOCKED``, so several workers never take the same one), locks every lead the batch
-writes in one global order, and applies each delivery in a savepoint of the batch's
-transaction. A failure of the database itself (lost connection, deadlock, timeout) rolls
-the whole batch back for a retry; an error in one delivery's content or in our code marks
-that delivery ``failed`` with its traceback and the rest of the batch goes on.
+writes in one global order, lets each delivery's applier say what it observed, and writes
+the whole batch through the writers that ``get_lead`` snapshots use too
+(``leads.services.changes``), with a number of statements that does not grow with the
+batch. A failure of the database itself (lost connection, deadlock, timeout) rolls the
+batch back for a retry; any other failure sends the batch through one delivery at a time,
+so that the delivery at fault is marked ``failed`` with its traceback and the rest apply.
 """
 
 import hashlib
@@ -25,6 +27,7 @@ from leads.services.catalog import catalog_resolve_many
 from leads.services.changes import ChangeSet, changes_apply
 from leads.services.lead import leads_lock
 from leads.services.observation import Observation
+from leads.services.upsert import insert_row, objects_update
 
 from .appliers import APPLIERS, ActivityTarget
 from .models import Activity, Delivery, DeliveryStatus
@@ -62,19 +65,22 @@ def delivery_store(
     """Save a delivery exactly as received, with one INSERT in its own transaction
     (autocommit), before anything applies it. ``action`` and ``lead_kartra_id`` are what
     the request already read from the body, if anything; processing confirms them."""
-    return Delivery.objects.create(
-        received_at=timezone.now(),
-        body=body if status != DeliveryStatus.TOO_LARGE else None,
-        body_sha256=hashlib.sha256(body).hexdigest(),
-        size=len(body),
-        content_type=content_type[:255],
-        headers=headers or {},
-        remote_addr=remote_addr,
-        status=status,
-        error=error,
-        action=action[:64],
-        lead_kartra_id=lead_kartra_id,
-    )
+    values = {
+        "received_at": timezone.now(),
+        "body": body if status != DeliveryStatus.TOO_LARGE else None,
+        "body_sha256": hashlib.sha256(body).hexdigest(),
+        "size": len(body),
+        "content_type": content_type[:255],
+        "headers": headers or {},
+        "remote_addr": remote_addr,
+        "status": status,
+        "error": error,
+        "action": action[:64],
+        "lead_kartra_id": lead_kartra_id,
+    }
+    delivery = Delivery(pk=insert_row(Delivery, values), **values)
+    delivery._state.adding, delivery._state.db = False, "default"  # as if read back
+    return delivery
 
 
 def deliveries_process_batch(*, limit: int | None = None) -> int:
@@ -112,9 +118,9 @@ def delivery_process(*, delivery_id: int) -> Delivery:
 
 
 def _process_guarded(batch: Sequence[Delivery]) -> None:
-    """``_process`` the batch; should the batch as a whole fail for a reason other than the
-    database (a bug outside any one delivery's savepoint), process each delivery alone so
-    that the one at fault is marked ``failed`` and the others are applied."""
+    """``_process`` the batch in a savepoint; should it fail for a reason other than the
+    database (a delivery's content, or our code), process each delivery alone, so that the
+    one at fault is marked ``failed``, with nothing of it applied, and the others apply."""
     attempts = {delivery.pk: delivery.attempts for delivery in batch}
     try:
         with transaction.atomic():
@@ -138,7 +144,7 @@ def _process_guarded(batch: Sequence[Delivery]) -> None:
         delivery.processed_at = timezone.now()
         delivery.lead = None
         _fail(delivery, exc)
-        Delivery.objects.bulk_update([delivery], OUTCOME_FIELDS)
+        objects_update(Delivery, [delivery], OUTCOME_FIELDS)
 
 
 def _process(batch: Sequence[Delivery]) -> None:
@@ -164,7 +170,7 @@ def _process(batch: Sequence[Delivery]) -> None:
     now = timezone.now()
     for delivery in batch:
         delivery.processed_at = now
-    Delivery.objects.bulk_update(batch, OUTCOME_FIELDS)
+    objects_update(Delivery, batch, OUTCOME_FIELDS)
 
 
 def _outcome(delivery: Delivery, status: str, error: str) -> None:
@@ -295,7 +301,8 @@ def _leads_touched(deliveries, events, leads: dict[int, Lead], fields: list[str]
         lead.mirror_refresh_requested_at = lead.mirror_refresh_requested_at or now
     for lead in leads.values():
         lead.mirror_updated = now
-    Lead.objects.bulk_update(
+    objects_update(
+        Lead,
         sorted(leads.values(), key=lambda lead: lead.kartra_id),
         sorted({*fields, *_WEBHOOK_FIELDS}),
     )

@@ -191,6 +191,8 @@ CELERY_TIMEZONE = "UTC"
 KARTRA_PROCESS_INLINE = env.bool("KARTRA_PROCESS_INLINE", default=False)
 # Deliveries claimed and applied in one transaction.
 KARTRA_DELIVERY_BATCH = env.int("KARTRA_DELIVERY_BATCH", default=200)
+# Seconds a processing pass waits for a burst to gather into a full batch.
+KARTRA_DRAIN_LINGER = env.float("KARTRA_DRAIN_LINGER", default=0.2)
 # Seconds between sweeps for deliveries nobody asked to process (after a crash, say).
 KARTRA_DRAIN_SWEEP_INTERVAL = env.int("KARTRA_DRAIN_SWEEP_INTERVAL", default=15)
 CELERY_BEAT_SCHEDULE = {

@@ -51,5 +51,6 @@ def _plain_http_test_client(settings):
 @pytest.fixture(autouse=True)
 def _deliveries_processed_in_the_request(settings):
     """Tests see a delivery's outcome in its response; the tests of the background
-    processing (tests/events/test_drain.py) turn this off."""
+    processing (tests/events/test_drain.py) turn this off, and they drain at once."""
     settings.KARTRA_PROCESS_INLINE = True
+    settings.KARTRA_DRAIN_LINGER = 0

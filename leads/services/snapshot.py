@@ -49,6 +49,7 @@ from .changes import (
 )
 from .lead import leads_lock
 from .observation import Observation
+from .upsert import objects_update
 
 #: What marking a lead refreshed writes, besides the fields a snapshot's profile changes.
 _REFRESH_FIELDS = [
@@ -93,7 +94,8 @@ def snapshots_apply(snapshots: Sequence[tuple[LeadSnapshot, Observation]]) -> li
         now = timezone.now()
         for lead in leads.values():
             lead.mirror_updated = now
-        Lead.objects.bulk_update(
+        objects_update(
+            Lead,
             sorted(leads.values(), key=lambda lead: lead.kartra_id),
             sorted({*written.lead_fields, *_REFRESH_FIELDS}),
         )

@@ -13,6 +13,7 @@ database writes never run in parallel within one sync.
 import hashlib
 import json
 import logging
+import traceback
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -96,6 +97,12 @@ class Target:
 
     def __str__(self) -> str:
         return f"lead {self.kartra_id}" if self.kartra_id is not None else f"<{self.email}>"
+
+    @property
+    def log_name(self) -> str:
+        """How log lines name the lead: never by its email (personal data stays out of
+        logs; the sync run's errors name it in full)."""
+        return f"lead {self.kartra_id}" if self.kartra_id is not None else "a lead known by email"
 
 
 def targets_of(leads: QuerySet[Lead] | Iterable[Lead | int | Target]) -> list[Target]:
@@ -276,7 +283,7 @@ def _settle_once(fetched: _Fetched, run: SyncRecorder) -> str:
             return DELETED if deleted else NOT_FOUND
         if error is not None:
             if not isinstance(error, RateLimited | KartraUnavailable | CredentialsRefused):
-                logger.warning("get_lead failed for %s: %s", target, error)
+                logger.warning("get_lead failed for %s: %s", target.log_name, type(error).__name__)
             run.error(str(target), error)
             return FAILED
         assert fetched.details is not None
@@ -290,7 +297,13 @@ def _settle_once(fetched: _Fetched, run: SyncRecorder) -> str:
         run.error(str(target), exc)
         return FAILED
     except Exception as exc:  # noqa: BLE001 - one lead's failure must not stop the run
-        logger.exception("refreshing %s failed", target)
+        # The exception's text may quote the lead's data: it goes to the sync run only; the
+        # log line says where it was raised.
+        frame = traceback.extract_tb(exc.__traceback__)[-1]
+        logger.error(
+            "refreshing %s failed: %s at %s:%s",
+            target.log_name, type(exc).__name__, frame.filename, frame.lineno,
+        )  # fmt: skip
         run.error(str(target), exc)
         return FAILED
 

@@ -13,6 +13,7 @@ writers lock them in one order.
 """
 
 from collections.abc import Iterable, Sequence
+from functools import cache
 from typing import Any
 
 from django.db import connection, models
@@ -45,11 +46,52 @@ def upsert_observed(
     equal ones, the last given). Returns the number of rows sent.
     """
     rows = list(_newest(rows, unique).values())
+    observed = connection.ops.quote_name("observed_at")
+    _write(
+        model,
+        rows,
+        unique=unique,
+        update=[*update, "observed_at", "observed_source", "observed_ref"],
+        conflict_where=conflict_where,
+        expressions=expressions,
+        where=f"{{table}}.{observed} <= EXCLUDED.{observed}",
+    )
+    return len(rows)
+
+
+def objects_update(model: type[models.Model], objs: Sequence[models.Model], fields) -> None:
+    """Save ``fields`` of ``objs`` (stored rows) with one statement, as ``bulk_update``
+    does; the statement is an upsert on the primary key that always conflicts, because
+    Django's ``bulk_update`` builds a CASE per row and field, which for a batch of leads
+    costs seconds of Python. Fields that are not null travel too, for the INSERT half."""
+    pk = model._meta.pk
+    sent = {f.attname for f in model._meta.concrete_fields if not f.null} | {
+        model._meta.get_field(name).attname for name in fields
+    }
+    rows = [{name: getattr(obj, name) for name in sent} for obj in objs]
+    update = [model._meta.get_field(name).attname for name in fields]
+    _write(model, rows, unique=[pk.attname], update=update)
+
+
+def _write(
+    model: type[models.Model],
+    rows: list[dict[str, Any]],
+    *,
+    unique: Sequence[str],
+    update: Sequence[str],
+    conflict_where: str = "",
+    expressions: dict[str, str] | None = None,
+    where: str = "",
+) -> None:
+    """``INSERT ... ON CONFLICT (unique) DO UPDATE SET update ... [WHERE where]``, in chunks
+    that respect the database's limit on parameters. Columns are the model's, less a
+    primary key the rows do not name; missing values take the field's default."""
     if not rows:
-        return 0
-    # The primary key is sent only when the rows name it (an update of known rows by key).
+        return
     pk = model._meta.pk.attname
     fields = [f for f in model._meta.concrete_fields if not f.primary_key or pk in rows[0]]
+    sent = {*rows[0], *update}
+    fields = [f for f in fields if f.attname in sent or not f.null or f.has_default()]
     by_attname = {f.attname: f for f in fields}
     columns = [f.attname for f in fields]
     quote = connection.ops.quote_name
@@ -57,7 +99,6 @@ def upsert_observed(
     target = ", ".join(quote(by_attname[k].column) for k in unique)
     if conflict_where:
         target += f") WHERE ({conflict_where}"
-    updated = [*update, "observed_at", "observed_source", "observed_ref"]
     expressions = expressions or {}
 
     def assignment(name: str) -> str:
@@ -70,12 +111,13 @@ def upsert_observed(
         )
         return f"{column} = {value}"
 
-    sets = ", ".join(assignment(k) for k in updated)
-    observed = f"{table}.{quote('observed_at')}"
+    sets = ", ".join(assignment(k) for k in update)
+    condition = f" WHERE {where.format(table=table)}" if where else ""
     rows.sort(key=lambda row: tuple(_order(row[k]) for k in unique))
     now = timezone.now()
     limit = connection.features.max_query_params
     size = min(CHUNK, limit // len(columns)) if limit else CHUNK
+    names = ", ".join(quote(by_attname[c].column) for c in columns)
     for start in range(0, len(rows), size):
         chunk = rows[start : start + size]
         values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(chunk))
@@ -85,13 +127,11 @@ def upsert_observed(
             for name in columns
         ]
         sql = (
-            f"INSERT INTO {table} ({', '.join(quote(by_attname[c].column) for c in columns)}) "
-            f"VALUES {values} ON CONFLICT ({target}) DO UPDATE SET {sets} "
-            f"WHERE {observed} <= EXCLUDED.{quote('observed_at')}"
+            f"INSERT INTO {table} ({names}) VALUES {values} "
+            f"ON CONFLICT ({target}) DO UPDATE SET {sets}{condition}"
         )
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-    return len(rows)
 
 
 def _newest(rows: Iterable[dict[str, Any]], unique: Sequence[str]) -> dict[tuple, dict]:
@@ -139,3 +179,36 @@ def applied_keys(
         ):
             found[tuple(key)] = pk
     return found
+
+
+def insert_row(model: type[models.Model], values: dict[str, Any]) -> int:
+    """Insert one row of ``model`` (``values`` by attname; other fields take their default)
+    and return its primary key, with one statement and none of ``Model.save()``'s work: for
+    the webhook receiver, whose request is this one INSERT. The statement is built once
+    per model."""
+    columns, sql = _insert_sql(model)
+    now = timezone.now()
+    fields = model._meta
+    params = [
+        fields.get_field(name).get_db_prep_save(
+            _value(fields.get_field(name), values, now), connection
+        )
+        for name in columns
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        if connection.features.can_return_columns_from_insert:
+            return cursor.fetchone()[0]
+        return cursor.lastrowid
+
+
+@cache
+def _insert_sql(model: type[models.Model]) -> tuple[list[str], str]:
+    quote = connection.ops.quote_name
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    columns = ", ".join(quote(f.column) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
+    if connection.features.can_return_columns_from_insert:
+        sql += f" RETURNING {quote(model._meta.pk.column)}"
+    return [f.attname for f in fields], sql

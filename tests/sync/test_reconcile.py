@@ -118,3 +118,21 @@ def test_a_rename_is_followed_and_the_rows_merge(kartra, fake, deliver):
     sync_leads([Target(kartra_id=first.id), Target(kartra_id=second.id)], client=kartra)
     assert tag_links(first.id)["New name"] is True
     assert Tag.objects.filter(name="New name").count() == 1
+
+
+def test_a_failed_refresh_logs_no_email(kartra, fake, monkeypatch, caplog):
+    from leads.services import sync
+
+    lead = live_leads(fake.account, 1)[0]
+
+    def broken(**kwargs):
+        raise ValueError(f"cannot store {lead.email}")
+
+    monkeypatch.setattr(sync, "lead_apply_snapshot", broken)
+    run = sync_leads([Target(email=lead.email)], client=kartra)
+
+    assert run.leads_failed == 1
+    assert lead.email in run.errors[0]["error"]  # the run says what failed, in full
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "refreshing a lead known by email failed: ValueError" in logged
+    assert lead.email not in logged.lower() and lead.email not in logged
