@@ -328,12 +328,15 @@ def test_celery_workers_drain_what_the_requests_stored(client, settings):
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_drainers_share_the_work_without_overlap_or_deadlock():
-    """Four drainers over deliveries of a few leads, some of which swap emails."""
+@pytest.mark.parametrize("leads", [1, 4])
+def test_concurrent_drainers_share_the_work_without_overlap_or_deadlock(settings, leads):
+    """Four drainers, small batches, 240 deliveries of one lead or of four leads, two of
+    which trade emails back and forth."""
+    settings.KARTRA_DELIVERY_BATCH = 10
     raws = []
     for n in range(240):
-        lead_id = n % 4 + 1
-        swapped = (n // 40) % 2 == 1  # leads 1 and 2 trade emails back and forth
+        lead_id = n % leads + 1
+        swapped = leads > 1 and (n // 40) % 2 == 1
         email = {1: "two", 2: "one"}.get(lead_id) if swapped else None
         overrides = {"email": f"lead{email}@example.com"} if email else {}
         action = ("assign_tag", "unassign_tag", "list_subscription", "buy_product")[n % 4]
@@ -361,6 +364,15 @@ def test_concurrent_drainers_share_the_work_without_overlap_or_deadlock():
     assert errors == []
     assert set(Delivery.objects.values_list("status", flat=True)) == {"processed"}
     assert set(Delivery.objects.values_list("attempts", flat=True)) == {1}
-    assert Lead.objects.count() == 4
-    names = dict(Lead.objects.values_list("kartra_id", "first_name"))
-    assert names == {k: f"name-{236 + k - 1}" for k in (1, 2, 3, 4)}
+    assert Lead.objects.count() == leads
+    last = {n % leads + 1: n for n in range(240)}  # each lead's newest delivery
+    state = {k: (first, email) for k, first, email in Lead.objects.values_list(
+        "kartra_id", "first_name", "email")}  # fmt: skip
+    expected = {
+        k: (f"name-{n}", f"lead{k}@example.com" if leads == 1 or k > 2 else None)
+        for k, n in last.items()
+    }
+    if leads > 1:  # the last forty deliveries had leads 1 and 2 swapped
+        expected[1] = (expected[1][0], "leadtwo@example.com")
+        expected[2] = (expected[2][0], "leadone@example.com")
+    assert state == expected
