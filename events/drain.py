@@ -44,8 +44,9 @@ def deliveries_drain(*, give_up_after: float | None = None) -> int:
     Each pass first waits ``KARTRA_DRAIN_LINGER`` seconds so that a burst gathers into full
     batches (a batch's statements cost the same for 5 deliveries as for 200); the drain
     flag stays raised meanwhile, so the requests of the burst send no more wake-ups. The
-    pass then clears the flag before it claims, so a request that stores a delivery after
-    the last claim raises the flag again and gets a pass of its own.
+    pass then clears the flag and claims batches while they come full; the drain ends with
+    a pass whose first claim finds nothing. A request that stores a delivery after that
+    claim raises the flag again and gets a drain of its own.
 
     A database failure is retried with exponential backoff (0.1 s doubling to 30 s), with a
     fresh connection each time, for up to ``give_up_after`` seconds (forever when None);
@@ -64,12 +65,14 @@ def deliveries_drain(*, give_up_after: float | None = None) -> int:
         if linger:
             time.sleep(linger)
         _clear_flag()
-        claimed = retrying(deliveries_process_batch)
-        while claimed == settings.KARTRA_DELIVERY_BATCH:  # a backlog: no need to wait
-            total += claimed
-            claimed = retrying(deliveries_process_batch)
+        first = claimed = retrying(deliveries_process_batch)
         total += claimed
-        if not claimed:
+        while claimed == settings.KARTRA_DELIVERY_BATCH:  # a backlog: no need to wait
+            claimed = retrying(deliveries_process_batch)
+            total += claimed
+        # Only a pass that found nothing after its linger ends the drain: a request that
+        # skipped the flag check (see _request_drain_task) stored before that claim.
+        if not first:
             return total
 
 

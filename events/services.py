@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from leads.models import Asset, Lead, Product, Source
@@ -51,6 +51,16 @@ OUTCOME_FIELDS = [
 ]
 
 
+def storable(text: str, limit: int | None = None) -> str:
+    """``text`` as a text column can hold it: NUL (refused by PostgreSQL's text and JSON
+    columns) and lone surrogates (which no driver encodes) become U+FFFD; cut at ``limit``
+    characters. For what a delivery's row records: headers, action, error, traceback."""
+    text = text.replace("\x00", "\ufffd")
+    if not text.isascii():
+        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text[:limit] if limit else text
+
+
 def delivery_store(
     *,
     body: bytes,
@@ -70,12 +80,12 @@ def delivery_store(
         "body": body if status != DeliveryStatus.TOO_LARGE else None,
         "body_sha256": hashlib.sha256(body).hexdigest(),
         "size": len(body),
-        "content_type": content_type[:255],
+        "content_type": storable(content_type, 255),
         "headers": headers or {},
         "remote_addr": remote_addr,
         "status": status,
-        "error": error,
-        "action": action[:64],
+        "error": storable(error),
+        "action": storable(action, 64),
         "lead_kartra_id": lead_kartra_id,
     }
     delivery = Delivery(pk=insert_row(Delivery, values), **values)
@@ -120,30 +130,56 @@ def delivery_process(*, delivery_id: int) -> Delivery:
 def _process_guarded(batch: Sequence[Delivery]) -> None:
     """``_process`` the batch in a savepoint; should it fail for a reason other than the
     database (a delivery's content, or our code), process each delivery alone, so that the
-    one at fault is marked ``failed``, with nothing of it applied, and the others apply."""
+    one at fault is marked ``failed``, with nothing of it applied, and the others apply.
+
+    A delivery alone that meets a unique constraint is tried again (up to
+    ``_RACE_ATTEMPTS`` times): another batch committed the same lead's email or catalogue
+    row meanwhile, and the next attempt locks and sees it."""
     attempts = {delivery.pk: delivery.attempts for delivery in batch}
+    for attempt in range(1, _RACE_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                _process(batch)
+            return
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception as exc:  # noqa: BLE001 - isolated below, kept on the delivery at fault
+            for delivery in batch:
+                delivery.attempts = attempts[delivery.pk]
+            if len(batch) > 1:
+                logger.error("a batch of %d deliveries failed (%s); one at a time", len(batch),
+                             type(exc).__name__)  # fmt: skip
+                for delivery in batch:
+                    _process_guarded([delivery])
+                return
+            if isinstance(exc, IntegrityError) and attempt < _RACE_ATTEMPTS:
+                continue
+            _record_failure(batch[0], exc)
+            return
+
+
+#: Attempts of one delivery that meets a unique constraint (see ``_process_guarded``).
+_RACE_ATTEMPTS = 3
+
+
+def _record_failure(delivery: Delivery, exc: BaseException) -> None:
+    """Mark ``delivery`` failed by ``exc`` (nothing of it applied). Should even that write
+    fail, a plainer record is tried, so that one delivery never stops the queue."""
+    logger.error("delivery %s failed: %s", delivery.pk, type(exc).__name__)
+    delivery.attempts += 1
+    delivery.processed_at = timezone.now()
+    delivery.lead = None
+    _fail(delivery, exc)
     try:
         with transaction.atomic():
-            _process(batch)
-        return
+            objects_update(Delivery, [delivery], OUTCOME_FIELDS)
     except TRANSIENT_ERRORS:
         raise
-    except Exception as exc:  # noqa: BLE001 - isolated below, kept on the delivery at fault
-        for delivery in batch:
-            delivery.attempts = attempts[delivery.pk]
-        if len(batch) > 1:
-            logger.error("a batch of %d deliveries failed (%s); one at a time", len(batch),
-                         type(exc).__name__)  # fmt: skip
-            for delivery in batch:
-                _process_guarded([delivery])
-            return
-        # Nothing of this delivery was applied: it keeps what it was parsed to, and why.
-        (delivery,) = batch
-        logger.error("delivery %s failed: %s", delivery.pk, type(exc).__name__)
-        delivery.attempts += 1
-        delivery.processed_at = timezone.now()
-        delivery.lead = None
-        _fail(delivery, exc)
+    except Exception as again:  # noqa: BLE001 - the plainest record of the failure
+        logger.error("delivery %s: its failure could not be recorded (%s)", delivery.pk,
+                     type(again).__name__)  # fmt: skip
+        delivery.action, delivery.lead_kartra_id, delivery.traceback = "", None, ""
+        delivery.error = f"{type(exc).__name__}; its details could not be stored"
         objects_update(Delivery, [delivery], OUTCOME_FIELDS)
 
 
@@ -162,7 +198,7 @@ def _process(batch: Sequence[Delivery]) -> None:
         except PayloadError as exc:
             _outcome(delivery, DeliveryStatus.REJECTED, str(exc))
             continue
-        delivery.action = event.action[:64]
+        delivery.action = storable(event.action, 64)
         delivery.lead_kartra_id = event.lead.kartra_id
         events[delivery.pk] = event
     if events:
@@ -175,13 +211,13 @@ def _process(batch: Sequence[Delivery]) -> None:
 
 def _outcome(delivery: Delivery, status: str, error: str) -> None:
     delivery.status = status
-    delivery.error = error
+    delivery.error = storable(error)
     if status != DeliveryStatus.FAILED:
         delivery.traceback = ""
 
 
 def _fail(delivery: Delivery, exc: BaseException) -> None:
-    delivery.traceback = "".join(traceback.format_exception(exc))
+    delivery.traceback = storable("".join(traceback.format_exception(exc)))
     _outcome(delivery, DeliveryStatus.FAILED, f"{type(exc).__name__}: {exc}")
 
 

@@ -20,7 +20,7 @@ from leads.normalize import PayloadError, parse_webhook
 
 from .drain import deliveries_drain_soon
 from .models import Delivery, DeliveryStatus
-from .services import delivery_process, delivery_store
+from .services import delivery_process, delivery_store, storable
 
 logger = logging.getLogger(__name__)
 
@@ -83,12 +83,6 @@ def read_body(request: HttpRequest, limit: int) -> bytes | None:
     return request.read(limit + 1)
 
 
-def storable(text: str, limit: int = 1024) -> str:
-    """``text`` as the database can store it: NUL (refused by PostgreSQL's text and JSON
-    columns) becomes U+FFFD, and a header value is cut at ``limit`` characters."""
-    return text.replace("\x00", "\ufffd")[:limit]
-
-
 @method_decorator([csrf_exempt, non_atomic_requests], name="dispatch")
 class KartraWebhookView(View):
     """Store the delivery with one INSERT and answer; processing happens after (see
@@ -111,7 +105,9 @@ class KartraWebhookView(View):
         if body is None:
             reason = "a chunked body cannot be read by this server; send Content-Length"
             return JsonResponse({"error": reason}, status=411)
-        headers = {h: storable(request.headers[h]) for h in KEPT_HEADERS if h in request.headers}
+        headers = {
+            h: storable(request.headers[h], 1024) for h in KEPT_HEADERS if h in request.headers
+        }
         meta = {
             "content_type": storable(request.content_type or headers.get("Content-Type", "")),
             "headers": headers,

@@ -20,6 +20,7 @@ from .values import (
     SMALLINT,
     child,
     is_empty,
+    json_storable,
     require_dict,
     to_bool,
     to_datetime,
@@ -119,4 +120,6 @@ def parse_profile(lead: Any, path: str = "lead") -> ProfileRecord:
     custom_values = None
     if "custom_fields" in lead:
         custom_values = parse_custom_values(lead["custom_fields"], child(path, "custom_fields"))
-    return ProfileRecord(kartra_id=kartra_id, fields=fields, custom_values=custom_values, raw=lead)
+    return ProfileRecord(
+        kartra_id=kartra_id, fields=fields, custom_values=custom_values, raw=json_storable(lead)
+    )

@@ -20,6 +20,7 @@ from .values import (
     child,
     first_key,
     is_empty,
+    json_storable,
     open_choice,
     require_dict,
     to_bool,
@@ -186,5 +187,5 @@ def parse_transaction(obj: Any, path: str, *, default_type: str | None = None) -
         product=parse_product(obj, path),
         subscription_kartra_id=subscription,
         fields=fields,
-        raw=obj,
+        raw=json_storable(obj),
     )

@@ -181,6 +181,11 @@ def to_text(value: Any, field: str, max_length: int | None = None) -> str:
         raise PayloadError(field, value, f"longer than {max_length} characters")
     if "\x00" in text:  # no database stores NUL in text; refuse it here rather than half-way
         raise PayloadError(field, value, "contains a NUL character")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (JSON's "\ud800"): no driver sends it
+            raise PayloadError(field, value, "contains a character that is not text") from None
     return text
 
 
@@ -261,3 +266,25 @@ def open_choice(value: Any, field: str, known: Mapping[str, str], max_length: in
     if len(text) > max_length:
         raise PayloadError(field, value, f"longer than {max_length} characters")
     return text
+
+
+def json_storable(value: Any) -> Any:
+    """``value`` (decoded JSON) as a JSON column can hold it: NUL (refused by PostgreSQL's
+    jsonb) and lone surrogates (which no driver encodes) in any string, key or value,
+    become U+FFFD. For the raw objects kept beside the parsed fields, whose unknown keys
+    no other check reads. Returns ``value`` itself when it needs no change."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "\ufffd")
+        if not value.isascii():
+            clean = value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+            value = value if clean == value else clean
+        return value
+    if isinstance(value, dict):
+        items = [(json_storable(k), json_storable(v)) for k, v in value.items()]
+        same = all(k is a and v is b for (k, v), (a, b) in zip(items, value.items(), strict=True))
+        return value if same else dict(items)
+    if isinstance(value, list):
+        items = [json_storable(v) for v in value]
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    return value

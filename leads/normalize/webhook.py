@@ -23,7 +23,7 @@ from .jsonlenient import loads_lenient
 from .profile import parse_profile
 from .records import CatalogRef, Detail, WebhookEvent
 from .transaction import parse_product, parse_transaction
-from .values import INT, child, require_dict, to_int
+from .values import INT, child, json_storable, require_dict, to_int, to_text
 
 DETAILS = "action_details"
 
@@ -152,15 +152,20 @@ def parse_webhook(data: bytes | str | dict) -> WebhookEvent:
     action = body.get("action")
     if not isinstance(action, str) or not action.strip():
         raise PayloadError("action", action, "expected a non-empty string")
-    action = action.strip()
+    action = to_text(action, "action").strip()
     lead = parse_profile(body.get("lead"), "lead")
     raw_details = body.get(DETAILS)
     parser = _PARSERS.get(action)
     if parser is None:
         # Undocumented (e.g. "lead visits external page", 004 trigger 24): shape unknown.
         details = raw_details if isinstance(raw_details, dict) else {}
+        details = json_storable(details)
         return WebhookEvent(action=action, lead=lead, detail=None, raw_details=details, known=False)
     details = require_dict(raw_details, DETAILS)
     return WebhookEvent(
-        action=action, lead=lead, detail=parser(details), raw_details=details, known=True
+        action=action,
+        lead=lead,
+        detail=parser(details),
+        raw_details=json_storable(details),
+        known=True,
     )

@@ -75,6 +75,7 @@ def calendars_write(changes, leads: dict[int, Lead]) -> dict[int, CalendarSubscr
         key: row for key, row in by_place.items() if row.kartra_id is None
     }  # claimable by a number
     groups: dict[tuple, list[dict]] = {}
+    new: list[dict] = []
     for c in changes:
         record, (lead_pk, calendar_pk, klass_pk) = c.record, places[id(c)]
         row = {
@@ -95,16 +96,22 @@ def calendars_write(changes, leads: dict[int, Lead]) -> dict[int, CalendarSubscr
             stored = by_place.get((lead_pk, calendar_pk, klass_pk))
             if stored is not None:
                 row["id"] = stored.pk
-        row.setdefault("status", "Active")
-        key = "id" if "id" in row else "kartra_id" if number is not None else "place"
-        groups.setdefault((key, tuple(sorted(row))), []).append(row)
-    for (key, columns), rows in groups.items():
-        if key == "place":
-            # New unnumbered registrations: the lead's lock keeps them unique per class.
-            CalendarSubscription.objects.bulk_create(
-                [CalendarSubscription(**row) for row in _newest_per_place(rows)]
-            )
+        row["status"] = row.get("status") or "Active"
+        if "id" not in row and number is None:
+            new.append(row)
             continue
+        key = "id" if "id" in row else "kartra_id"
+        groups.setdefault((key, tuple(sorted(row))), []).append(row)
+    # New unnumbered registrations, one per lead and class (the lead's lock keeps them
+    # unique): the changes of one, in observation order, make one row.
+    merged: dict[tuple, dict] = {}
+    for row in sorted(new, key=lambda r: r["observed_at"]):
+        place = (row["lead_id"], row["calendar_id"], row["calendar_class_id"])
+        merged[place] = {**merged.get(place, {}), **row}
+    CalendarSubscription.objects.bulk_create(
+        [CalendarSubscription(**row) for row in merged.values()]
+    )
+    for (key, columns), rows in groups.items():
         upsert_observed(
             CalendarSubscription,
             rows,
@@ -129,15 +136,6 @@ def _values(record, status: str | None, *, full: bool) -> dict:
         "hosts": list(record.hosts),
     }
     return values if full else {k: v for k, v in values.items() if v}
-
-
-def _newest_per_place(rows: list[dict]) -> list[dict]:
-    newest: dict[tuple, dict] = {}
-    for row in rows:
-        place = (row["lead_id"], row["calendar_id"], row["calendar_class_id"])
-        if place not in newest or newest[place]["observed_at"] <= row["observed_at"]:
-            newest[place] = row
-    return list(newest.values())
 
 
 def _events_replace(changes, places) -> dict[int, CalendarSubscription]:

@@ -21,7 +21,7 @@ replaced (``Lead.mirror_sets_replaced_at``).
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import BigIntegerField, Case, CharField, DateTimeField, Value, When
+from django.db.models import BigIntegerField, Case, CharField, DateTimeField, Q, Value, When
 from django.db.models.functions import Cast
 
 from leads.models import (
@@ -161,6 +161,11 @@ def changes_apply(changes: ChangeSet, *, leads: dict[int, Lead]) -> Written:
     _flags_write(LeadTag, "tag_id", tags, current("tags", changes.tags), leads)
     _flags_write(ListSubscription, "list_id", lists, current("lists", changes.lists), leads)
     _sequences_write(sequences, current("sequences", changes.sequences), leads)
+    _late_completions_write(
+        sequences,
+        [c for c in changes.sequences if c not in current("sequences", changes.sequences)],
+        leads,
+    )
     _memberships_write(memberships, levels, current("memberships", changes.memberships), leads)
     records: dict[int, object] = {}
     records.update(transactions_write(changes.transactions, leads))
@@ -321,3 +326,18 @@ def _sequences_write(sequences, changes: list[SequenceChange], leads) -> None:
             update=("status", "step") if with_step else ("status",),
             expressions={"status": _KEEP_COMPLETED},
         )
+
+
+def _late_completions_write(sequences, changes: list[SequenceChange], leads) -> None:
+    """A completion a webhook reported before a snapshot, applied after it, still marks the
+    sequence completed where the snapshot said active: ``get_lead`` cannot say completed,
+    so its "active" does not contradict the completion."""
+    done = [c for c in changes if c.status == SequenceStatus.COMPLETED]
+    if not done:
+        return
+    which = Q()
+    for c in done:
+        which |= Q(lead_id=leads[c.lead].pk, sequence_id=sequences[c.ref].pk)
+    SequenceSubscription.objects.filter(
+        which, status=SequenceStatus.ACTIVE, observed_source=Source.SNAPSHOT
+    ).update(status=SequenceStatus.COMPLETED)

@@ -7,6 +7,7 @@ snapshot wrote: a webhook's richer one is kept. Transactions are never deleted o
 their absence (money history is append-only). Statements per batch do not depend on its size.
 """
 
+from django.db import connection
 from django.db.models import Case, DateTimeField, OuterRef, Q, Subquery, Value, When
 
 from leads.models import Lead, PricePoint, Product, Source, Subscription, Transaction
@@ -16,10 +17,12 @@ from leads.normalize import TransactionRecord
 from .catalog import catalog_resolve_many
 from .upsert import upsert_observed
 
-#: A snapshot's raw transaction replaces a stored one only if a snapshot wrote that too.
-_KEEP_WEBHOOK_RAW = (
-    f"CASE WHEN {{table}}.observed_source = '{Source.SNAPSHOT}' THEN {{new}} ELSE {{old}} END"
-)
+
+def _raw_only_if_empty() -> str:
+    """SQL for ``raw``: a snapshot's short raw object is written only where none is stored
+    (a webhook's richer one stays, whichever was observed last)."""
+    empty = "'{{}}'::jsonb" if connection.vendor == "postgresql" else "'{{}}'"  # str.format
+    return f"CASE WHEN {{old}} IS NULL OR {{old}} = {empty} THEN {{new}} ELSE {{old}} END"
 
 
 def transactions_write(changes, leads: dict[int, Lead]) -> dict[int, Transaction]:
@@ -70,12 +73,19 @@ def transactions_write(changes, leads: dict[int, Lead]) -> dict[int, Transaction
             row["subscription_id"] = subscriptions[record.subscription_kartra_id]
         groups.setdefault((c.observation.source, tuple(sorted(row))), []).append(row)
     for (source, columns), rows in groups.items():
+        # A webhook's raw object replaces the stored one, even when older; a snapshot's
+        # only fills an empty one. Every other field: the newest observation, and an older
+        # one fills what the newer did not carry (webhook and snapshot carry different
+        # fields, and either may be processed first).
+        raw = _raw_only_if_empty() if source == Source.SNAPSHOT else "{new}"
         upsert_observed(
             Transaction,
             rows,
             unique=("kartra_id",),
             update=[c for c in columns if c not in ("kartra_id", *_OBSERVATION)],
-            expressions={"raw": _KEEP_WEBHOOK_RAW} if source == Source.SNAPSHOT else None,
+            expressions={"raw": raw},
+            fill_when_older=True,
+            older_expressions={"raw": raw},
         )
     ids = sorted({c.record.kartra_id for c in changes})
     # One statement links refunds to their sales, in both directions.

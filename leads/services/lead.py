@@ -104,6 +104,15 @@ def leads_apply_profiles(
             continue
         fields = profile.fields
         email = fields.get("email")
+        if email and any(
+            other is not lead
+            and (other.email or "").lower() == email.lower()
+            and observation.is_older_than(other.mirror_profile_observed_at)
+            for other in leads.values()
+        ):
+            # A newer observation gave this email to another lead: this one is stale.
+            fields = {k: v for k, v in fields.items() if k != "email"}
+            email = None
         if email is not None and email.lower() != (lead.email or "").lower():
             if original[lead.pk]:
                 moved.add(lead.pk)  # its stored email must make way first

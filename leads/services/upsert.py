@@ -32,6 +32,8 @@ def upsert_observed(
     update: Sequence[str],
     conflict_where: str = "",
     expressions: dict[str, str] | None = None,
+    fill_when_older: bool = False,
+    older_expressions: dict[str, str] | None = None,
 ) -> int:
     """Insert ``rows`` (dicts by field attname, e.g. ``lead_id``) into ``model``'s table;
     where one conflicts with a stored row on ``unique``, overwrite the stored row's
@@ -44,17 +46,48 @@ def upsert_observed(
     stored row's table. Rows that name the primary key update those rows (``unique`` is
     then the primary key). Of rows with equal keys only the newest observation is sent (of
     equal ones, the last given). Returns the number of rows sent.
+
+    ``fill_when_older``: an older observation still fills the stored row's empty fields
+    (NULL, or an empty text) with what it carries; the newer observation keeps the rest.
+    For rows whose sources carry different fields (a webhook's full transaction, a
+    snapshot's short one), so that the order they are processed in does not matter;
+    ``older_expressions`` replaces that filling for some fields.
     """
     rows = list(_newest(rows, unique).values())
-    observed = connection.ops.quote_name("observed_at")
+    quote = connection.ops.quote_name
+    newer = f"{{table}}.{quote('observed_at')} <= EXCLUDED.{quote('observed_at')}"
+    observation = ["observed_at", "observed_source", "observed_ref"]
+    if not fill_when_older:
+        _write(
+            model,
+            rows,
+            unique=unique,
+            update=[*update, *observation],
+            conflict_where=conflict_where,
+            expressions=expressions,
+            where=newer,
+        )
+        return len(rows)
+    fields = {f.attname: f for f in model._meta.concrete_fields}
+    filled = {}
+    for name in [*update, *observation]:
+        when_newer = (expressions or {}).get(name, "{new}")
+        if name in (older_expressions or {}):
+            when_older = older_expressions[name]
+        elif name in observation:
+            when_older = "{old}"
+        elif isinstance(fields[name], models.CharField | models.TextField):
+            when_older = "COALESCE(NULLIF({old}, ''), {new})"
+        else:
+            when_older = "COALESCE({old}, {new})"
+        filled[name] = f"CASE WHEN {newer} THEN {when_newer} ELSE {when_older} END"
     _write(
         model,
         rows,
         unique=unique,
-        update=[*update, "observed_at", "observed_source", "observed_ref"],
+        update=[*update, *observation],
         conflict_where=conflict_where,
-        expressions=expressions,
-        where=f"{{table}}.{observed} <= EXCLUDED.{observed}",
+        expressions=filled,
     )
     return len(rows)
 
