@@ -160,12 +160,10 @@ def changes_apply(changes: ChangeSet, *, leads: dict[int, Lead]) -> Written:
 
     _flags_write(LeadTag, "tag_id", tags, current("tags", changes.tags), leads)
     _flags_write(ListSubscription, "list_id", lists, current("lists", changes.lists), leads)
-    _sequences_write(sequences, current("sequences", changes.sequences), leads)
-    _late_completions_write(
-        sequences,
-        [c for c in changes.sequences if c not in current("sequences", changes.sequences)],
-        leads,
-    )
+    in_time = current("sequences", changes.sequences)
+    _sequences_write(sequences, in_time, leads)
+    kept = {id(c) for c in in_time}
+    _late_completions_write(sequences, [c for c in changes.sequences if id(c) not in kept], leads)
     _memberships_write(memberships, levels, current("memberships", changes.memberships), leads)
     records: dict[int, object] = {}
     records.update(transactions_write(changes.transactions, leads))
