@@ -25,7 +25,7 @@ from leads.models import Asset, Lead, Product, Source
 from leads.normalize import PayloadError, WebhookEvent, parse_webhook
 from leads.services.catalog import catalog_resolve_many
 from leads.services.changes import ChangeSet, changes_apply
-from leads.services.lead import leads_lock
+from leads.services.lead import leads_lock, leads_save
 from leads.services.observation import Observation
 from leads.services.upsert import insert_row, objects_update
 
@@ -335,13 +335,7 @@ def _leads_touched(deliveries, events, leads: dict[int, Lead], fields: list[str]
         lead.mirror_webhook_at = max(filter(None, (lead.mirror_webhook_at, at)))
         lead.mirror_last_activity_at = max(filter(None, (lead.mirror_last_activity_at, at)))
         lead.mirror_refresh_requested_at = lead.mirror_refresh_requested_at or now
-    for lead in leads.values():
-        lead.mirror_updated = now
-    objects_update(
-        Lead,
-        sorted(leads.values(), key=lambda lead: lead.kartra_id),
-        sorted({*fields, *_WEBHOOK_FIELDS}),
-    )
+    leads_save(leads, [*fields, *_WEBHOOK_FIELDS])
 
 
 #: The lead columns every processed delivery writes (see ``_leads_touched``).
@@ -349,5 +343,4 @@ _WEBHOOK_FIELDS = (
     "mirror_webhook_at",
     "mirror_last_activity_at",
     "mirror_refresh_requested_at",
-    "mirror_updated",
 )

@@ -196,12 +196,12 @@ def _sets_replaced(changes: ChangeSet, leads: dict[int, Lead]) -> dict[tuple[int
                 **(lead.mirror_sets_replaced_at or {}),
                 key: observation.at.isoformat(),
             }
-    return {
+    times = {
         (kartra_id, key): lead_set_replaced_at(lead, key)
         for kartra_id, lead in leads.items()
         for key in RELATION_SETS
-        if lead_set_replaced_at(lead, key) is not None
     }
+    return {pair: at for pair, at in times.items() if at is not None}
 
 
 def _sets_retire(changes: ChangeSet, leads: dict[int, Lead]) -> None:

@@ -165,13 +165,6 @@ def _options_upsert(pairs: Iterable[tuple[CustomField, OptionRef]]) -> None:
     )
 
 
-def lead_apply_custom_values(
-    lead: Lead, values: Sequence[CustomValueRecord], *, observation: Observation
-) -> None:
-    """Set the lead's value of each field in ``values`` (text or chosen options)."""
-    custom_values_apply([(lead, record, observation) for record in values])
-
-
 def custom_values_apply(values: list[tuple[Lead, CustomValueRecord, Observation]]) -> None:
     """Upsert the custom field values of ``(lead, value, observation)``, the newest
     observation per lead and field winning (a field listed twice: the last listing), and

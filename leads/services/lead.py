@@ -18,6 +18,7 @@ from leads.normalize import CustomValueRecord, ProfileRecord
 
 from .custom_fields import custom_values_apply
 from .observation import Observation
+from .upsert import objects_update
 
 
 def leads_lock(*, emails_by_id: dict[int, Iterable[str]]) -> dict[int, Lead]:
@@ -164,6 +165,19 @@ def _release_emails(leads: dict[int, Lead], emails: set[str], moved: set[int]) -
         Lead.objects.filter(pk__in=pending).delete()
     if stale or moved:
         Lead.objects.filter(pk__in=[*stale, *moved]).exclude(email="").update(email="")
+
+
+def leads_save(leads: dict[int, Lead], fields) -> None:
+    """Save ``fields`` of the batch's locked ``leads`` with one statement, in Kartra id
+    order, stamping ``mirror_updated``."""
+    now = timezone.now()
+    for lead in leads.values():
+        lead.mirror_updated = now
+    objects_update(
+        Lead,
+        sorted(leads.values(), key=lambda lead: lead.kartra_id),
+        sorted({*fields, "mirror_updated"}),
+    )
 
 
 def lead_request_refresh(*, lead_ids: Iterable[int]) -> int:

@@ -33,7 +33,6 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Lower
-from django.utils import timezone
 
 from leads.models import Lead, MirrorStatus, Source
 from leads.normalize import LeadSnapshot
@@ -47,9 +46,8 @@ from .changes import (
     SequenceChange,
     changes_apply,
 )
-from .lead import leads_lock
+from .lead import leads_lock, leads_save
 from .observation import Observation
-from .upsert import objects_update
 
 #: What marking a lead refreshed writes, besides the fields a snapshot's profile changes.
 _REFRESH_FIELDS = [
@@ -91,14 +89,7 @@ def snapshots_apply(snapshots: Sequence[tuple[LeadSnapshot, Observation]]) -> li
         written = changes_apply(changes, leads=leads)
         for snapshot, observation in snapshots:
             _mark_refreshed(leads[snapshot.profile.kartra_id], observation.at)
-        now = timezone.now()
-        for lead in leads.values():
-            lead.mirror_updated = now
-        objects_update(
-            Lead,
-            sorted(leads.values(), key=lambda lead: lead.kartra_id),
-            sorted({*written.lead_fields, *_REFRESH_FIELDS}),
-        )
+        leads_save(leads, [*written.lead_fields, *_REFRESH_FIELDS])
     return [leads[s.profile.kartra_id] for s, _ in snapshots]
 
 

@@ -57,37 +57,30 @@ def upsert_observed(
     quote = connection.ops.quote_name
     newer = f"{{table}}.{quote('observed_at')} <= EXCLUDED.{quote('observed_at')}"
     observation = ["observed_at", "observed_source", "observed_ref"]
-    if not fill_when_older:
-        _write(
-            model,
-            rows,
-            unique=unique,
-            update=[*update, *observation],
-            conflict_where=conflict_where,
-            expressions=expressions,
-            where=newer,
-        )
-        return len(rows)
-    fields = {f.attname: f for f in model._meta.concrete_fields}
-    filled = {}
-    for name in [*update, *observation]:
-        when_newer = (expressions or {}).get(name, "{new}")
-        if name in (older_expressions or {}):
-            when_older = older_expressions[name]
-        elif name in observation:
-            when_older = "{old}"
-        elif isinstance(fields[name], models.CharField | models.TextField):
-            when_older = "COALESCE(NULLIF({old}, ''), {new})"
-        else:
-            when_older = "COALESCE({old}, {new})"
-        filled[name] = f"CASE WHEN {newer} THEN {when_newer} ELSE {when_older} END"
+    if fill_when_older:
+        # No WHERE: every column decides, by the observations' times, what it keeps.
+        fields = {f.attname: f for f in model._meta.concrete_fields}
+        filled = {}
+        for name in [*update, *observation]:
+            when_newer = (expressions or {}).get(name, "{new}")
+            if name in (older_expressions or {}):
+                when_older = older_expressions[name]
+            elif name in observation:
+                when_older = "{old}"
+            elif isinstance(fields[name], models.CharField | models.TextField):
+                when_older = "COALESCE(NULLIF({old}, ''), {new})"
+            else:
+                when_older = "COALESCE({old}, {new})"
+            filled[name] = f"CASE WHEN {newer} THEN {when_newer} ELSE {when_older} END"
+        expressions, newer = filled, ""
     _write(
         model,
         rows,
         unique=unique,
         update=[*update, *observation],
         conflict_where=conflict_where,
-        expressions=filled,
+        expressions=expressions,
+        where=newer,
     )
     return len(rows)
 

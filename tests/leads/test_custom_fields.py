@@ -6,7 +6,7 @@ import pytest
 
 from leads.models import CustomField, CustomFieldValue, Lead, Source
 from leads.normalize import CustomFieldRecord, CustomValueRecord, OptionRef
-from leads.services.custom_fields import custom_fields_upsert, lead_apply_custom_values
+from leads.services.custom_fields import custom_fields_upsert, custom_values_apply
 from leads.services.observation import Observation
 
 pytestmark = pytest.mark.django_db
@@ -20,6 +20,10 @@ def seen(at: datetime) -> Observation:
 
 def text(field_id: int | None, identifier: str, value: str = "x") -> CustomValueRecord:
     return CustomValueRecord(field_id, identifier, "input_field", value, ())
+
+
+def lead_apply_custom_values(lead: Lead, values: list, *, observation: Observation) -> None:
+    custom_values_apply([(lead, record, observation) for record in values])
 
 
 def fields() -> dict:
