@@ -53,6 +53,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -308,7 +309,10 @@ def run_round(
     if wait_drained(conn, 0, time.monotonic(), max(1.0, idle_cap)) is None:
         notes.append("started while the worker still had a backlog")
     started = time.monotonic()
-    load = run_wrk(target.url, round_id, args.duration, args)
+    with SlowClients(target.url, args.slow_clients) as slow:
+        load = run_wrk(target.url, round_id, args.duration, args)
+    if args.slow_clients:
+        notes.append(f"slow clients let go by the server {slow.dropped} times")
     drained = None
     if target.processed:
         cap = min(started + args.drain_cap, budget_end) - time.monotonic()
@@ -516,22 +520,72 @@ def server_env(token: str, **overrides: str) -> dict[str, str]:
     return env
 
 
-def gunicorn_command(port: int, workers: int) -> list[str]:
+def gunicorn_command(port: int, args: argparse.Namespace) -> list[str]:
+    """gunicorn as production runs it: the project's gunicorn.conf.py, with the port, the
+    worker count and (``--worker-class``) the worker class of this run."""
     import gunicorn.config
 
     command = [
         str(BIN / "gunicorn"),
         "kartra_mirror.wsgi:application",
-        f"--workers={workers}",
-        "--worker-class=sync",
+        f"--config={ROOT / 'gunicorn.conf.py'}",
+        f"--workers={args.workers}",
         f"--bind=127.0.0.1:{port}",
         f"--chdir={ROOT}",
-        "--timeout=60",
     ]
+    if args.worker_class:
+        command.append(f"--worker-class={args.worker_class}")
+        if args.worker_class == "sync":
+            command.append("--threads=1")  # gunicorn runs gthread for sync with threads > 1
     if "control_socket_disable" in {setting.name for setting in gunicorn.config.KNOWN_SETTINGS}:
         # gunicorn 25.1+ opens a control socket, by default one path (~/.gunicorn/) for all.
         command.append("--no-control-socket")
     return command
+
+
+class SlowClients:
+    """``count`` clients that each open a webhook POST announcing a 100 kB body and send it
+    one byte every ``pause`` seconds (a stalled or very slow sender), reconnecting whenever
+    the server drops them, for as long as the ``with`` block lasts."""
+
+    def __init__(self, url: str, count: int, pause: float = 2.0):
+        self.parts, self.count, self.pause = urlsplit(url), count, pause
+        self.stop = threading.Event()
+        self.dropped = 0  # times the server answered or closed the connection
+
+    def _client(self) -> None:
+        head = (
+            f"POST {self.parts.path} HTTP/1.1\r\nHost: {self.parts.hostname}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{"
+        ).encode()
+        while not self.stop.is_set():
+            try:
+                with socket.create_connection((self.parts.hostname, self.parts.port), 5) as sock:
+                    sock.sendall(head)
+                    while not self.stop.wait(self.pause):
+                        sock.sendall(b" ")
+                        sock.settimeout(0.0)
+                        with contextlib.suppress(BlockingIOError):
+                            if sock.recv(1024) is not None:
+                                break  # answered (408) or closed: the server let go
+                        sock.settimeout(5)
+            except OSError:
+                pass
+            self.dropped += 1
+
+    def __enter__(self) -> SlowClients:
+        self.threads = [
+            threading.Thread(target=self._client, daemon=True) for _ in range(self.count)
+        ]
+        for thread in self.threads:
+            thread.start()
+        time.sleep(self.pause)  # every client holds its connection before the load starts
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=10)
 
 
 def start_all(processes: Processes, args, token: str) -> list[Target]:
@@ -552,9 +606,7 @@ def start_all(processes: Processes, args, token: str) -> list[Target]:
         ),
     ):
         port = free_port()
-        processes.start(
-            f"gunicorn {name}", gunicorn_command(port, args.workers), server_env(token, **env)
-        )
+        processes.start(f"gunicorn {name}", gunicorn_command(port, args), server_env(token, **env))
         targets.append(Target(name, f"http://127.0.0.1:{port}{path}", table, processed))
     worker = [
         str(BIN / "celery"),
@@ -604,13 +656,25 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--timeout", type=float, default=10, help="wrk's per-request timeout (s)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers per server")
+    parser.add_argument(
+        "--worker-class",
+        default="",
+        help="gunicorn worker class instead of gunicorn.conf.py's (e.g. sync, to compare)",
+    )
+    parser.add_argument(
+        "--slow-clients",
+        type=int,
+        default=0,
+        help="clients that hold a webhook POST open, sending its body a byte every 2 s, "
+        "during each round",
+    )
     parser.add_argument("--concurrency", type=int, default=2, help="Celery worker processes")
     parser.add_argument("--beat", action="store_true", help="run the Celery worker with --beat")
     parser.add_argument(
         "--worker-nice",
         type=int,
         default=0,
-        help="run the Celery worker at this nice level (10: as the Procfile advises)",
+        help="run the Celery worker at this nice level",
     )
     parser.add_argument(
         "--recreate", action="store_true", help="drop the database first, then create and migrate"
@@ -640,7 +704,9 @@ def main() -> None:
     logs = Path(tempfile.mkdtemp(prefix="kartra-ingest-bench-"))
     print(describe(conn))
     print(
-        f"gunicorn {args.workers} sync workers per server; Celery worker --concurrency "
+        f"gunicorn (gunicorn.conf.py) {args.workers} {args.worker_class or 'gthread'} workers "
+        f"per server{f', {args.slow_clients} slow clients' if args.slow_clients else ''}; "
+        f"Celery worker --concurrency "
         f"{args.concurrency}{' --beat' if args.beat else ' (no beat)'}; wrk {args.threads} "
         f"threads, {args.connections} connections, {args.duration:g} s rounds; "
         f"{args.leads} leads, {args.tags} tags, {args.lists} lists"

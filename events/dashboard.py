@@ -22,10 +22,10 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Abs, Coalesce, TruncDate
 from django.utils import timezone
 
-from leads.admin.base import bounded_count
 from leads.admin.filters import REFUND_TYPES, SALE_TYPES
 from leads.admin.lead_page import ZERO, transaction_amount
 from leads.models import Lead, Transaction
+from leads.services.due import ACTIVE_STALE, NEVER, REQUESTED, STALE, due_backlog
 
 from .charts import ALERT, PALETTE, Chart, Series, bar_chart
 from .models import Delivery, DeliveryStatus, SyncRun
@@ -195,34 +195,47 @@ def sync_chart(window: Window) -> Chart:
 
 
 def sync_health(*, now: datetime | None = None) -> dict[str, Any]:
-    """The last sync run and the refresh backlog, counted up to ``DUE_BOUND``."""
+    """The last sync run and the refresh backlog: each class of the due queue with its
+    size, counted up to ``DUE_BOUND``, and how long its oldest lead has been due."""
     now = now or timezone.now()
-    cutoff = now - timedelta(seconds=settings.KARTRA_REFRESH_MAX_AGE)
-    # Two index-only counts instead of one OR, which would read the table.
-    leads = Lead.objects.all()
-    refreshed, requested_at = "mirror_refreshed_at", "mirror_refresh_requested_at"
-    never = bounded_count(
-        leads.filter(mirror_refreshed_at__isnull=True), bound=DUE_BOUND, column=refreshed
-    )
-    stale = bounded_count(
-        leads.filter(mirror_refreshed_at__lt=cutoff), bound=DUE_BOUND, column=refreshed
-    )
-    requested = bounded_count(
-        leads.filter(mirror_refresh_requested_at__isnull=False),
-        bound=DUE_BOUND,
-        column=requested_at,
-    )
-    due = never + stale
+    backlog = due_backlog(bound=DUE_BOUND, now=now)
+    sizes = {row.name: row for row in backlog}
+    scheduled = [sizes[name] for name in (NEVER, ACTIVE_STALE, STALE)]
+    due = sum(row.count for row in scheduled)
+    requested = sizes[REQUESTED]
     return {
         "last_run": SyncRun.objects.order_by("-started_at", "-id").first(),
+        "backlog": [
+            {
+                "label": row.label,
+                "count": row.count,
+                "more": row.more,
+                "behind": duration_text(row.behind(now)),
+            }
+            for row in backlog
+        ],
         "due": min(due, DUE_BOUND),
-        "due_more": due > DUE_BOUND,
-        "never_refreshed": min(never, DUE_BOUND),
-        "requested": min(requested, DUE_BOUND),
-        "requested_more": requested > DUE_BOUND,
+        "due_more": due > DUE_BOUND or any(row.more for row in scheduled),
+        "never_refreshed": sizes[NEVER].count,
+        "requested": requested.count,
+        "requested_more": requested.more,
         "max_age_hours": round(settings.KARTRA_REFRESH_MAX_AGE / 3600, 1),
         "bound": DUE_BOUND,
     }
+
+
+def duration_text(duration: timedelta | None) -> str:
+    """``2 d 3 h``, ``3 h 12 min``, ``12 min``, ``under a minute``; ``-`` for None."""
+    if duration is None:
+        return "-"
+    minutes = int(duration.total_seconds() // 60)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min" if minutes else "under a minute"
 
 
 def dashboard(*, now: datetime | None = None, days: int = DAYS) -> dict[str, Any]:

@@ -17,7 +17,6 @@ import contextlib
 import logging
 import threading
 import time
-from functools import cache
 
 import redis
 from django.conf import settings
@@ -29,6 +28,8 @@ from tenacity import (
     stop_never,
     wait_exponential,
 )
+
+from kartra_mirror.counters import redis_store
 
 from .services import TRANSIENT_ERRORS, deliveries_process_batch
 
@@ -103,15 +104,6 @@ def deliveries_drain_soon() -> None:
 # -- Celery ----------------------------------------------------------------------------------
 
 
-@cache
-def _flag_store() -> redis.Redis | None:
-    """Redis for the drain flag: ``KARTRA_REDIS_URL``, else the broker when it is Redis."""
-    url = settings.KARTRA_REDIS_URL
-    if not url and settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
-        url = settings.CELERY_BROKER_URL
-    return redis.Redis.from_url(url, socket_timeout=2) if url else None
-
-
 #: When this process last found a pass asked for (``time.monotonic()``).
 _asked_at = float("-inf")
 
@@ -130,7 +122,7 @@ def _request_drain_task() -> None:
     now = time.monotonic()
     if now - _asked_at < settings.KARTRA_DRAIN_LINGER / 2:
         return
-    store = _flag_store()
+    store = redis_store()
     if store is not None:
         try:
             raised = store.set(DRAIN_FLAG, "1", nx=True, ex=settings.KARTRA_DRAIN_SWEEP_INTERVAL)
@@ -152,7 +144,7 @@ def _request_drain_task() -> None:
 def _clear_flag() -> None:
     if not settings.CELERY_BROKER_URL:
         return
-    store = _flag_store()
+    store = redis_store()
     if store is not None:
         with contextlib.suppress(redis.RedisError):  # else the flag expires by itself
             store.delete(DRAIN_FLAG)

@@ -98,6 +98,7 @@ class SyncRunStatus(models.TextChoices):
     SUCCEEDED = "succeeded", "succeeded"
     PARTIAL = "partial", "finished with failures"
     FAILED = "failed", "failed"
+    ABORTED = "aborted", "aborted: its process crashed or was stopped"
 
 
 class SyncRun(models.Model):
@@ -118,6 +119,11 @@ class SyncRun(models.Model):
     throttled = models.PositiveIntegerField("429s", default=0)
     retries = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
+    # Which process runs it, and when it last said it was alive: a run whose process is gone
+    # is marked aborted (leads.services.sync_runs) rather than shown running.
+    host = models.CharField(max_length=255, blank=True)
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField("alive at", null=True, blank=True)
 
     class Meta:
         ordering = ("-started_at", "-id")

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
+from kartra_mirror.counters import counters_add
 from leads.models import Asset, Lead, Product, Source
 from leads.normalize import PayloadError, WebhookEvent, parse_webhook
 from leads.services.catalog import catalog_resolve_many
@@ -107,6 +108,7 @@ def deliveries_process_batch(*, limit: int | None = None) -> int:
         )
         if batch:
             _process_guarded(batch)
+    _count_outcomes(batch)
     return len(batch)
 
 
@@ -124,7 +126,24 @@ def delivery_process(*, delivery_id: int) -> Delivery:
     with transaction.atomic():
         delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
         _process_guarded([delivery])
+    _count_outcomes([delivery])
     return delivery
+
+
+def _count_outcomes(deliveries: Sequence[Delivery]) -> None:
+    """Add the committed outcomes to the deployment's counters (``/metrics``). An action
+    Kartra does not document is counted as ``other``: the label stays a known word."""
+    counters_add(
+        (
+            "kartra_deliveries_processed",
+            {
+                "action": delivery.action if delivery.action in APPLIERS else "other",
+                "status": delivery.status,
+            },
+            1,
+        )
+        for delivery in deliveries
+    )
 
 
 def _process_guarded(batch: Sequence[Delivery]) -> None:

@@ -6,11 +6,14 @@ POST is stored as received before anything else happens (see ``events.services``
 
 import ipaddress
 import logging
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 
 from django.conf import settings
 from django.db import DatabaseError
 from django.db.transaction import non_atomic_requests
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
 from django.utils.crypto import constant_time_compare
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -62,6 +65,28 @@ def client_ip(request: HttpRequest) -> str | None:
         return None
 
 
+@contextmanager
+def client_read_deadline(request: HttpRequest) -> Iterator[None]:
+    """Under gunicorn, each read of the request body waits at most
+    ``KARTRA_WEBHOOK_READ_TIMEOUT`` seconds for the client, so a stalled sender cannot hold
+    a worker thread: the read raises :class:`TimeoutError` (or Django's
+    :class:`UnreadablePostError`), and the connection takes nothing more from that client."""
+    sock = request.META.get("gunicorn.socket")
+    if sock is None:
+        yield
+        return
+    sock.settimeout(settings.KARTRA_WEBHOOK_READ_TIMEOUT)
+    try:
+        yield
+    except (OSError, UnreadablePostError):
+        with suppress(OSError):
+            sock.shutdown(socket.SHUT_RD)
+        raise
+    finally:
+        with suppress(OSError):
+            sock.settimeout(None)
+
+
 def read_body(request: HttpRequest, limit: int) -> bytes | None:
     """Up to ``limit + 1`` bytes of the request body, whatever its transfer encoding.
 
@@ -70,17 +95,21 @@ def read_body(request: HttpRequest, limit: int) -> bytes | None:
     ``wsgi.input_terminated`` (gunicorn does); the body is then read from its input to the
     end. A server that does not (Django's runserver) cannot deliver it: ``None``.
     """
-    if request.META.get("CONTENT_LENGTH"):
-        return request.read(limit + 1)
-    if request.META.get("wsgi.input_terminated"):
-        stream, chunks, size = request.META["wsgi.input"], [], 0
+    meta = request.META
+    if (
+        not meta.get("CONTENT_LENGTH")
+        and not meta.get("wsgi.input_terminated")
+        and "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower()
+    ):
+        return None
+    with client_read_deadline(request):
+        if meta.get("CONTENT_LENGTH") or not meta.get("wsgi.input_terminated"):
+            return request.read(limit + 1)
+        stream, chunks, size = meta["wsgi.input"], [], 0
         while size <= limit and (chunk := stream.read(min(65536, limit + 1 - size))):
             chunks.append(chunk)
             size += len(chunk)
         return b"".join(chunks)
-    if "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
-        return None
-    return request.read(limit + 1)
 
 
 @method_decorator([csrf_exempt, non_atomic_requests], name="dispatch")
@@ -101,7 +130,11 @@ class KartraWebhookView(View):
 
     def post(self, request: HttpRequest) -> HttpResponse:
         limit = settings.KARTRA_WEBHOOK_MAX_BYTES
-        body = read_body(request, limit)
+        try:
+            body = read_body(request, limit)
+        except (OSError, UnreadablePostError):
+            # Nothing complete arrived: there is no delivery to keep, and the sender retries.
+            return JsonResponse({"error": "the body did not arrive in time"}, status=408)
         if body is None:
             reason = "a chunked body cannot be read by this server; send Content-Length"
             return JsonResponse({"error": reason}, status=411)

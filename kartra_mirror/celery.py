@@ -1,4 +1,5 @@
-"""The Celery app: workers run ``celery -A kartra_mirror worker -B``."""
+"""The Celery app. Each worker machine runs ``celery --app kartra_mirror worker``, and the
+deployment runs ``celery --app kartra_mirror beat`` exactly once (see the Procfile)."""
 
 import os
 

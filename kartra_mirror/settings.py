@@ -9,6 +9,8 @@ from pathlib import Path
 
 import environ
 
+from kartra_mirror.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -24,6 +26,9 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # First, so that its templates (admin/base_site.html, admin/index.html) override the
+    # admin's; they ship inside the package, found by APP_DIRS in a checkout or a wheel.
+    "kartra_mirror",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -36,7 +41,6 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "kartra_mirror",
     "leads",
     "events",
 ]
@@ -56,7 +60,6 @@ ROOT_URLCONF = "kartra_mirror.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -104,6 +107,20 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
+# Outside debug, `collectstatic` writes compressed files under content-hashed names and
+# WhiteNoise serves them with far-future cache headers; in debug the development server
+# serves the apps' own files as they are, without collecting.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+if not DEBUG:
+    # Static files straight from the web process, right after the security middleware.
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 # Security: secure defaults whenever DEBUG is off; each can be relaxed by its variable.
 SECURE_PROXY_SSL_HEADER = (
@@ -117,33 +134,15 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=not DEBUG)
+# Load balancers probe the backend over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    # The webhook URL carries its token: no log line may show it.
-    "filters": {"redact_tokens": {"()": "kartra_mirror.log_filters.RedactWebhookTokens"}},
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact_tokens"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {
-        # Django's own handlers ("Not Found: <path>", runserver's access lines) would print
-        # the path unfiltered: send those records through the console handler instead.
-        "django": {"handlers": [], "propagate": True},
-        "django.server": {"handlers": [], "propagate": True},
-        "django.db.backends": {"level": "WARNING"},
-        # One INFO line per Kartra API call is noise; retries and failures still log.
-        "httpx": {"level": "WARNING"},
-    },
-}
+LOGGING = logging_config(
+    log_format=env.str("DJANGO_LOG_FORMAT", default="plain"),
+    level=env.str("DJANGO_LOG_LEVEL", default="INFO"),
+)
 
 # --- Django REST Framework -------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -171,11 +170,14 @@ KARTRA_API_URL = env.str("KARTRA_API_URL", default="https://app.kartra.com/api")
 KARTRA_APP_ID = env.str("KARTRA_APP_ID", default="")
 KARTRA_API_KEY = env.str("KARTRA_API_KEY", default="")
 KARTRA_API_PASSWORD = env.str("KARTRA_API_PASSWORD", default="")
-KARTRA_API_RATE = env.int("KARTRA_API_RATE", default=10)
+KARTRA_API_RATE = env.int("KARTRA_API_RATE", default=18)
 KARTRA_API_TIMEOUT = env.float("KARTRA_API_TIMEOUT", default=20.0)
 KARTRA_REDIS_URL = env.str("KARTRA_REDIS_URL", default=env.str("REDIS_URL", default=""))
 KARTRA_WEBHOOK_TOKENS = env.list("KARTRA_WEBHOOK_TOKENS", default=[])
 KARTRA_WEBHOOK_MAX_BYTES = env.int("KARTRA_WEBHOOK_MAX_BYTES", default=1024 * 1024)
+# Seconds a webhook sender may pause while sending its body (under gunicorn) before it is
+# answered 408 and the thread serving it is free again.
+KARTRA_WEBHOOK_READ_TIMEOUT = env.float("KARTRA_WEBHOOK_READ_TIMEOUT", default=10.0)
 KARTRA_TRUSTED_PROXY_COUNT = env.int("KARTRA_TRUSTED_PROXY_COUNT", default=0)
 KARTRA_DUPLICATE_WINDOW = env.int("KARTRA_DUPLICATE_WINDOW", default=60)
 KARTRA_REFRESH_MAX_AGE = env.int("KARTRA_REFRESH_MAX_AGE", default=24 * 3600)
@@ -184,6 +186,19 @@ KARTRA_REFRESH_MAX_AGE = env.int("KARTRA_REFRESH_MAX_AGE", default=24 * 3600)
 KARTRA_REFRESH_INTERVAL = env.int("KARTRA_REFRESH_INTERVAL", default=60)
 KARTRA_CATALOG_SYNC_INTERVAL = env.int("KARTRA_CATALOG_SYNC_INTERVAL", default=3600)
 
+# --- Health and metrics (/healthz, /metrics) -------------------------------------------
+# /healthz answers 503 when the oldest unprocessed delivery is older than this (seconds),
+KARTRA_HEALTH_MAX_DELIVERY_LAG = env.int("KARTRA_HEALTH_MAX_DELIVERY_LAG", default=300)
+# when the last successful sync run finished longer ago than this (seconds),
+KARTRA_HEALTH_MAX_SYNC_AGE = env.int(
+    "KARTRA_HEALTH_MAX_SYNC_AGE",
+    default=max(6 * 3600, 3 * KARTRA_CATALOG_SYNC_INTERVAL, 3 * KARTRA_REFRESH_INTERVAL),
+)
+# and when more leads than this are due for a refresh (0: never for that reason).
+KARTRA_HEALTH_MAX_OVERDUE = env.int("KARTRA_HEALTH_MAX_OVERDUE", default=0)
+# /metrics answers only to "Authorization: Bearer <this>"; empty turns it off.
+KARTRA_METRICS_TOKEN = env.str("KARTRA_METRICS_TOKEN", default="")
+
 # --- Background work (Celery) ----------------------------------------------------------
 # With no broker configured everything runs in the web process: a thread of it processes
 # the stored webhook deliveries (see events/drain.py).
@@ -191,6 +206,8 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
+# Workers log through LOGGING (plain or JSON, redacted), not a handler of Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Process each delivery in its own request instead (tests, the smallest installs).
 KARTRA_PROCESS_INLINE = env.bool("KARTRA_PROCESS_INLINE", default=False)
 # Deliveries claimed and applied in one transaction.
@@ -209,6 +226,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(KARTRA_CATALOG_SYNC_INTERVAL),
     },
     "kartra-refresh-due": {"task": "leads.refresh_due", "schedule": float(KARTRA_REFRESH_INTERVAL)},
+    # Sync runs whose process is gone are marked aborted (each run also sweeps as it starts).
+    "kartra-sweep-sync-runs": {"task": "leads.sweep_sync_runs", "schedule": 60.0},
 }
 
 # Requests larger than the webhook limit must reach the view so it can record the refusal.

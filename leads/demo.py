@@ -155,6 +155,9 @@ def demo_seed(
     except SyncAborted:
         recorder.finish(aborted=True)
         raise
+    except BaseException as exc:
+        recorder.crashed(exc)
+        raise
     finally:
         client.close()
     SyncRun.objects.create(

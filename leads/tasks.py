@@ -2,18 +2,13 @@
 schedule in ``settings.CELERY_BEAT_SCHEDULE``. They call the same services as
 ``kartra_serve``'s in-process loop and the ``kartra_sync`` command."""
 
-from datetime import timedelta
-
 from celery import shared_task
-from django.utils import timezone
 
 from events.models import SyncRun, SyncRunStatus
 from leads.refresh_loop import refresh_interval
 from leads.services.due import refresh_budget
 from leads.services.sync import catalog_sync_run, due_refresh_run, sync_client
-
-#: A due refresh still running after this long is taken as dead and no longer blocks.
-STUCK_AFTER = timedelta(minutes=30)
+from leads.services.sync_runs import sync_runs_sweep
 
 
 @shared_task(name="leads.catalog_sync", ignore_result=True)
@@ -26,14 +21,18 @@ def catalog_sync_task() -> int:
 @shared_task(name="leads.refresh_due", ignore_result=True)
 def refresh_due_task(limit: int | None = None) -> int | None:
     """Refresh the leads that are due within one interval's API budget, unless a previous
-    run is still at it (beat does not wait for a task to finish)."""
-    busy = SyncRun.objects.filter(
-        kind="due",
-        status=SyncRunStatus.RUNNING,
-        started_at__gte=timezone.now() - STUCK_AFTER,
-    ).exists()
+    run is still at it (beat does not wait for a task to finish); a run whose process is
+    gone is marked aborted first and no longer blocks."""
+    sync_runs_sweep()
+    busy = SyncRun.objects.filter(kind="due", status=SyncRunStatus.RUNNING).exists()
     if busy:
         return None
     with sync_client() as client:
         run = due_refresh_run(client, limit=limit or refresh_budget(refresh_interval()))
     return run.pk if run else None
+
+
+@shared_task(name="leads.sweep_sync_runs", ignore_result=True)
+def sweep_sync_runs_task() -> list[int]:
+    """Mark aborted the sync runs whose process is gone; returns their ids."""
+    return [run.pk for run in sync_runs_sweep()]

@@ -10,7 +10,7 @@ from .client import KartraClient
 from .ratelimit import KartraLimiter, build_limiter
 
 DEFAULT_API_URL = "https://app.kartra.com/api"
-DEFAULT_API_RATE = 10
+DEFAULT_API_RATE = 18
 DEFAULT_TIMEOUT = 10.0
 
 _limiters: dict[tuple[int, str | None], KartraLimiter] = {}
@@ -31,7 +31,7 @@ def client_from_settings(**overrides: object) -> KartraClient:
 
     Reads ``KARTRA_API_URL`` (default ``https://app.kartra.com/api``), ``KARTRA_APP_ID``,
     ``KARTRA_API_KEY``, ``KARTRA_API_PASSWORD``, ``KARTRA_API_RATE`` (calls per second, default
-    10, under Kartra's 20/s per App), ``KARTRA_API_TIMEOUT`` (seconds, default 10) and
+    18, under Kartra's 20/s per App), ``KARTRA_API_TIMEOUT`` (seconds, default 10) and
     ``KARTRA_REDIS_URL`` (optional: shares the rate budget between processes). Keyword
     ``overrides`` are passed to the client as they are.
     """

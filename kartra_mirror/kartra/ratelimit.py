@@ -1,131 +1,141 @@
-"""Keep every process of one deployment under N calls per second to Kartra.
+"""Keep every process of one deployment under N calls per rolling second to Kartra.
 
-Kartra allows 20 calls per second per App and answers HTTP 429 beyond (``kartra-facts.md``,
-"Rate limit"). Every worker, beat task and management command that calls Kartra must draw from
-one shared budget, so with a Redis URL the bucket lives in Redis; without one it lives in
-memory (one process only). Built on pyrate-limiter 3.x.
+Kartra allows 20 calls per second per App, counted over a rolling second, and answers HTTP 429
+beyond (``kartra-facts.md``, "Rate limit"). Every worker, beat task and management command that
+calls Kartra draws from one budget. With a Redis URL the budget is a log of granted calls in one
+Redis sorted set, stamped by the Redis server's clock (hosts' clocks may disagree); without one
+it is a log in memory, shared by the threads of one process.
+
+The promise: with rate R, no window of ``WINDOW_MS`` holds more than R grants, whichever process
+or thread asked. ``WINDOW_MS`` is Kartra's second plus ``MARGIN_MS``, because we count a call when
+we grant it and Kartra when it arrives: a call that reaches Kartra a few milliseconds after its
+grant must still arrive a full second before the call granted a window after it. (Measured here:
+grants reach their callers within 20 ms with 8 processes on 2 cores; with no margin, 4 threads at
+R=20 against the fake's 20/s drew a few 429s every run.) :meth:`KartraLimiter.acquire` sleeps
+until the grant that frees a place leaves the window, plus up to ``WAKE_JITTER_MS`` so that
+processes waiting for the same place do not all wake at once; it never polls.
+
+Built on pyrate-limiter 4: its sliding-window log (``InMemoryBucket``, on a monotonic clock),
+its ``RedisBucket`` and its ``Limiter``'s blocking wait, which from 4.6 re-reads the clock for a
+call that waited, so an oversleeping thread is logged when it really went.
+
+Why one Lua script of our own (``_ADMIT``) replaces the check of the library's ``RedisBucket``:
+that check cannot keep the promise across processes. The library stamps a call with a time the
+client read *before* its script runs, and counts only the calls stamped up to that time. Two
+processes can run their scripts in the other order than their stamps; the second then misses the
+first one's newer call, and one call too many passes (pyrate-limiter 3 had the same check, and
+``test_redis_grants_go_by_the_servers_clock`` fails on the library's bucket). No bucket of the
+library reads the clock inside its atomic step; ``_ADMIT`` reads Redis's ``TIME`` there, so
+stamps follow the order of grants, on one clock for every host. The library's GCRA store is
+atomic, but keeps a rolling second under R only with ``burst=1``: calls then go 1/R apart and
+every late wake-up costs throughput (a larger burst lets up to 2R - 1 calls into one second).
 """
 
 from __future__ import annotations
 
 import random
-import time
 from typing import TYPE_CHECKING
 
 from pyrate_limiter import (
-    AbstractBucket,
-    AbstractClock,
     Duration,
     InMemoryBucket,
     Limiter,
     Rate,
     RateItem,
-    TimeClock,
+    RedisBucket,
+    SingleBucketFactory,
+    id_generator,
 )
-from pyrate_limiter.buckets.redis_bucket import RedisBucket
+from pyrate_limiter.abstracts.algorithm import ADMITTED, Decision
 
 if TYPE_CHECKING:
     from redis import Redis
 
-#: Key prefix of the Redis sorted set holding recent calls.
+#: Key prefix of the Redis sorted set holding recent grants.
 REDIS_KEY_PREFIX = "kartra_mirror:ratelimit:"
+#: Added to Kartra's one-second window; see the module docstring.
+MARGIN_MS = 25
+WINDOW_MS = Duration.SECOND.value + MARGIN_MS
+#: Random milliseconds added to each wait.
+WAKE_JITTER_MS = 5
 
-# pyrate-limiter's own script counts calls in [now - interval, now]; a call stamped a few
-# milliseconds later by another process would be missed. Counting up to +inf closes that race.
-_PUT_ITEM = """
-local bucket = KEYS[1]
-local now = tonumber(ARGV[1])
-local space_required = tonumber(ARGV[2])
-local item_name = ARGV[3]
-local rates_count = tonumber(ARGV[4])
-
-for i=1,rates_count do
-    local offset = (i - 1) * 2
-    local interval = tonumber(ARGV[5 + offset])
-    local limit = tonumber(ARGV[5 + offset + 1])
-    local count = redis.call('ZCOUNT', bucket, now - interval, '+inf')
-    if limit - tonumber(count) < space_required then
-        return i - 1
-    end
+# KEYS[1]: the sorted set of grants, scored in milliseconds of the Redis server's clock.
+# ARGV: limit, window in milliseconds, a unique member. Returns {1, now} when the call is
+# granted, else {0, milliseconds until the grant that frees a place leaves the window}.
+# A grant at s counts while now <= s + window (the library's inclusive bound): stamps are whole
+# milliseconds, so this keeps grants more than a window apart in real time. Everything logged
+# after the window's start counts, later stamps too (should the server's clock step back).
+# TIME inside a script needs Redis 5 or later (scripts replicate their effects by default).
+_ADMIT = """
+local key, limit, window = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window - 1)
+local count = redis.call('ZCARD', key)
+if count >= limit then
+    local freeing = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
+    return {0, tonumber(freeing[2]) + window + 1 - now}
 end
-
-for i=1,space_required do
-    redis.call('ZADD', bucket, now, item_name..i)
-end
-redis.call('PEXPIRE', bucket, tonumber(ARGV[5]) * 2)
-return -1
+redis.call('ZADD', key, now, ARGV[3])
+redis.call('PEXPIRE', key, 2 * window)
+return {1, now}
 """
 
 
-class SharedRedisBucket(RedisBucket):
-    """A :class:`RedisBucket` whose check-and-insert also counts calls stamped in the future,
-    and whose key expires when idle."""
+class _JitteredWait:
+    """Adds up to ``WAKE_JITTER_MS`` to a bucket's wait (never to "no wait" or "never")."""
 
-    @classmethod
-    def create(cls, rates: list[Rate], redis: Redis, bucket_key: str) -> SharedRedisBucket:
-        """Load the Lua script and build the bucket."""
-        return cls(rates, redis, bucket_key, redis.script_load(_PUT_ITEM))
+    def waiting(self, item: RateItem) -> int:
+        wait = super().waiting(item)  # type: ignore[misc]
+        return wait + random.randint(0, WAKE_JITTER_MS) if wait > 0 else wait
+
+
+class LocalBucket(_JitteredWait, InMemoryBucket):
+    """pyrate-limiter's in-memory sliding-window log (one process, its threads)."""
+
+
+class SharedRedisBucket(_JitteredWait, RedisBucket):
+    """pyrate-limiter's Redis bucket, checked by ``_ADMIT`` on the Redis server's clock.
+
+    The library's sorted set, ``flush``, ``count`` and ``peek`` stay as they are. ``_ADMIT``
+    trims old grants itself, so the library's background leak is not needed (it would trim
+    with this host's clock). redis-py reloads the script when Redis has lost it.
+    """
+
+    def __init__(self, rate: Rate, redis: Redis, bucket_key: str) -> None:
+        super().__init__([rate], redis, bucket_key, script_hash="")
+        self._admit = redis.register_script(_ADMIT)
 
     def put(self, item: RateItem) -> bool:
-        """Check and insert atomically; reload the script if Redis lost it (restart, flush)."""
-        from redis.exceptions import NoScriptError
-
-        try:
-            return bool(super().put(item))
-        except NoScriptError:
-            self.script_hash = self.redis.script_load(_PUT_ITEM)
-            return bool(super().put(item))
-
-
-class RedisClock(AbstractClock):
-    """Milliseconds from the Redis server's clock, so hosts with skewed clocks still agree."""
-
-    def __init__(self, redis: Redis) -> None:
-        self.redis = redis
-
-    def now(self) -> int:
-        seconds, micros = self.redis.time()
-        return int(seconds) * 1000 + int(micros) // 1000
+        """Check and log one call atomically; ``item.timestamp`` plays no part."""
+        rate = self.rates[0]
+        granted, value = self._admit(
+            keys=[self.bucket_key],
+            args=[rate.limit, rate.interval, f"{item.name}:{id_generator()}"],
+        )
+        decision = ADMITTED if granted else Decision(failing_rate=rate, retry_after_ms=int(value))
+        return self._record(item, decision)
 
 
 class KartraLimiter:
-    """Blocking limiter: :meth:`acquire` waits until a call fits, it never fails.
-
-    pyrate-limiter's own waiting re-inserts a delayed call at its *planned* time, which drifts
-    behind the real time when a process oversleeps; here every try is stamped afresh, and the
-    wait is read from the bucket (when the oldest call in the window leaves it).
-    """
+    """Blocking limiter: :meth:`acquire` waits until a call fits, it never fails."""
 
     def __init__(
-        self,
-        limiter: Limiter,
-        bucket: AbstractBucket,
-        clock: AbstractClock,
-        rate: Rate,
-        name: str,
-        *,
-        redis: Redis | None = None,
+        self, bucket: LocalBucket | SharedRedisBucket, name: str, *, redis: Redis | None = None
     ) -> None:
-        self._limiter = limiter
         self._bucket = bucket
-        self._clock = clock
-        self.rate = rate
+        self.rate = bucket.rates[0]
         self.name = name
         self.redis = redis
+        # buffer_ms=0: the bucket's wait is exact and already jittered.
+        factory = SingleBucketFactory(bucket, schedule_leak=redis is None)
+        self._limiter = Limiter(factory, buffer_ms=0)
 
     def acquire(self) -> None:
         """Block until one more call fits in the budget, then count it."""
-        while not self._limiter.try_acquire(self.name):
-            time.sleep(self._wait_seconds())
-
-    def _wait_seconds(self) -> float:
-        # The call `limit` places back is the one whose leaving frees a slot.
-        oldest = self._bucket.peek(self.rate.limit - 1)
-        if oldest is None:
-            return 0.001
-        wait_ms = oldest.timestamp + self.rate.interval + 1 - int(self._clock.now())
-        # Jitter keeps processes that wait for the same slot from waking in step.
-        return max(wait_ms, 1) / 1000 + random.uniform(0, 0.005)
+        # Sleeps with the limiter's lock released; False only for a weight that never fits.
+        if not self._limiter.try_acquire(self.name):
+            raise RuntimeError(f"rate limiter {self.name!r} refused a single call")
 
     def reset(self) -> None:
         """Forget recorded calls (tests and maintenance)."""
@@ -139,26 +149,18 @@ def build_limiter(
     *,
     key_prefix: str = REDIS_KEY_PREFIX,
 ) -> KartraLimiter:
-    """Build a blocking limiter for ``rate_per_second`` calls per rolling second.
+    """Build a blocking limiter for ``rate_per_second`` calls per ``WINDOW_MS``.
 
-    ``redis_url=None`` gives an in-memory bucket (this process only). With a Redis URL every
-    process that uses the same ``name`` and ``key_prefix`` shares one bucket and the Redis
+    ``redis_url=None`` gives an in-memory log (this process only). With a Redis URL every
+    process that uses the same ``name`` and ``key_prefix`` shares one log and the Redis
     server's clock.
     """
     if rate_per_second < 1:
         raise ValueError("rate_per_second must be at least 1")
-    rates = [Rate(rate_per_second, Duration.SECOND)]
-    redis_client = None
-    clock: AbstractClock
-    if redis_url:
-        from redis import Redis
+    rate = Rate(rate_per_second, WINDOW_MS)
+    if not redis_url:
+        return KartraLimiter(LocalBucket([rate]), name)
+    from redis import Redis
 
-        redis_client = Redis.from_url(redis_url)
-        bucket = SharedRedisBucket.create(rates, redis_client, f"{key_prefix}{name}")
-        clock = RedisClock(redis_client)
-    else:
-        bucket = InMemoryBucket(rates)
-        clock = TimeClock()
-    # No max_delay: try_acquire answers at once and KartraLimiter.acquire does the waiting.
-    limiter = Limiter(bucket, clock=clock, raise_when_fail=False)
-    return KartraLimiter(limiter, bucket, clock, rates[0], name, redis=redis_client)
+    redis = Redis.from_url(redis_url)
+    return KartraLimiter(SharedRedisBucket(rate, redis, f"{key_prefix}{name}"), name, redis=redis)

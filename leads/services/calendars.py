@@ -18,7 +18,7 @@ from leads.models import (
 )
 
 from .catalog import catalog_resolve_many
-from .upsert import upsert_observed
+from .upsert import rows_insert, upsert_observed
 
 _OBSERVATION = ("observed_at", "observed_source", "observed_ref")
 
@@ -170,12 +170,13 @@ def _events_replace(changes, places) -> dict[int, CalendarSubscription]:
             events[row.pk] = c.record.events
     if events:
         CalendarEvent.objects.filter(subscription_id__in=events).delete()
-        CalendarEvent.objects.bulk_create(
+        rows_insert(
+            CalendarEvent,
             [
-                CalendarEvent(subscription_id=pk, starts_at=start, duration_minutes=minutes)
+                {"subscription_id": pk, "starts_at": start, "duration_minutes": minutes}
                 for pk, rows_ in sorted(events.items())
                 for start, minutes in rows_
             ],
-            ignore_conflicts=True,
+            skip_conflicts=True,
         )
     return stored

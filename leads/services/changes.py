@@ -21,8 +21,7 @@ replaced (``Lead.mirror_sets_replaced_at``).
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db.models import BigIntegerField, Case, CharField, DateTimeField, Q, Value, When
-from django.db.models.functions import Cast
+from django.db.models import Q
 
 from leads.models import (
     CalendarSubscription,
@@ -48,7 +47,7 @@ from .commerce import transactions_write
 from .lead import leads_apply_profiles
 from .observation import Observation
 from .surveys import surveys_write
-from .upsert import upsert_observed
+from .upsert import rows_joined, upsert_observed
 
 #: Sequence fields a change leaves as stored (an unsubscription keeps the step).
 KEEP = object()
@@ -207,45 +206,29 @@ def _sets_replaced(changes: ChangeSet, leads: dict[int, Lead]) -> dict[tuple[int
 def _sets_retire(changes: ChangeSet, leads: dict[int, Lead]) -> None:
     """Retire the rows of each fully listed set that the listing did not name: after the
     upserts, every row it named carries its time or a newer one, so the rows still older
-    than it are exactly those it left out. One statement per relation for the batch."""
+    than it are exactly those it left out. One statement per relation for the batch (and
+    the cascade of a delete, when a calendar registration or survey result is gone)."""
     by_key: dict[str, dict[int, Observation]] = {}
     for kartra_id, key, observation in changes.replaced:
         lead = leads[kartra_id]
         if lead_set_replaced_at(lead, key) == observation.at:  # else a newer one replaced it
             by_key.setdefault(key, {})[lead.pk] = observation
+    older = "{t}.observed_at < {v}.observed_at"
     for key, observations in by_key.items():
         model = RELATION_SETS[key]
-        at = _per_lead(observations, "at", DateTimeField())
-        rows = model.objects.filter(lead_id__in=observations, observed_at__lt=at)
+        listings = [{"lead_id": pk, **o.fields()} for pk, o in sorted(observations.items())]
         if model in (CalendarSubscription, SurveyResult):
-            rows.delete()
+            gone = rows_joined(model, listings, on="lead_id", where=older)
+            if gone:
+                model.objects.filter(pk__in=gone).delete()
             continue
         retired = (
-            {"status": Value(SequenceStatus.UNSUBSCRIBED)}
+            {"status": f"'{SequenceStatus.UNSUBSCRIBED}'"}
             if model is SequenceSubscription
-            else {"active": Value(False)}
+            else {"active": "false"}
         )
-        rows.update(
-            **retired,
-            observed_at=at,
-            observed_source=_per_lead(observations, "source", CharField()),
-            observed_ref=_per_lead(observations, "ref", BigIntegerField()),
-        )
-
-
-def _per_lead(observations: dict[int, Observation], name: str, output) -> Case:
-    """Each lead's value of its observation's ``name``, in one expression."""
-
-    def value(observation: Observation):
-        v = Value(getattr(observation, name), output_field=output)
-        # PostgreSQL types a bare NULL as text; SQLite compares datetimes as text, so only
-        # the reference (a number or NULL) is cast.
-        return Cast(v, output_field=output) if name == "ref" else v
-
-    return Case(
-        *[When(lead_id=pk, then=value(observation)) for pk, observation in observations.items()],
-        output_field=output,
-    )
+        observed = {name: f"{{v}}.{name}" for name in Observation.FIELDS}
+        rows_joined(model, listings, on="lead_id", where=older, assign={**retired, **observed})
 
 
 # -- tags, lists, memberships, sequences -------------------------------------------------------

@@ -15,7 +15,7 @@ from leads.models import TransactionType as Type
 from leads.normalize import TransactionRecord
 
 from .catalog import catalog_resolve_many
-from .upsert import upsert_observed
+from .upsert import rows_insert, upsert_observed
 
 
 def _raw_only_if_empty() -> str:
@@ -51,9 +51,10 @@ def transactions_write(changes, leads: dict[int, Lead]) -> dict[int, Transaction
         for c in changes
         if (product := product_of(c.record)) is not None and c.record.fields.get("price_point")
     }
-    PricePoint.objects.bulk_create(
-        [PricePoint(product_id=p, number=n) for p, n in sorted(price_points)],
-        ignore_conflicts=True,
+    rows_insert(
+        PricePoint,
+        [{"product_id": p, "number": n} for p, n in sorted(price_points)],
+        skip_conflicts=True,
     )
     subscriptions = _subscriptions_write(changes, leads, product_of)
     groups: dict[tuple, list[dict]] = {}

@@ -23,7 +23,7 @@ from leads.models import (
 from leads.normalize import CustomFieldRecord, CustomValueRecord, OptionRef
 
 from .observation import Observation
-from .upsert import applied_keys, upsert_observed
+from .upsert import applied_keys, rows_insert, rows_upsert, upsert_observed
 
 _ATTEMPTS = 3
 
@@ -63,7 +63,8 @@ def custom_fields_upsert(
             break
     else:
         raise RuntimeError("custom fields kept being created concurrently; try again")
-    _options_upsert((found[key], option) for key, r in wanted.items() for option in r.options)
+    # The options of every record: two leads' values in one batch may choose different ones.
+    _options_upsert((found[field_key(r)], option) for r in records for option in r.options)
     return found
 
 
@@ -154,14 +155,19 @@ def _reread(new: list[CustomField]) -> None:
 
 
 def _options_upsert(pairs: Iterable[tuple[CustomField, OptionRef]]) -> None:
-    pairs = list(pairs)
-    if not pairs:
+    # One row per option (one statement may not update a row twice; the last listing's
+    # value wins), in key order, so that concurrent writers lock them in the same order.
+    values = {(f.pk, o.kartra_id): o.value for f, o in pairs}
+    if not values:
         return
-    CustomFieldOption.objects.bulk_create(
-        [CustomFieldOption(field=f, kartra_id=o.kartra_id, value=o.value) for f, o in pairs],
-        update_conflicts=True,
-        unique_fields=["field", "kartra_id"],
-        update_fields=["value"],
+    rows_upsert(
+        CustomFieldOption,
+        [
+            {"field_id": field_id, "kartra_id": kartra_id, "value": value}
+            for (field_id, kartra_id), value in sorted(values.items())
+        ],
+        unique=["field_id", "kartra_id"],
+        update=["value"],
     )
 
 
@@ -198,11 +204,12 @@ def custom_values_apply(values: list[tuple[Lead, CustomValueRecord, Observation]
     leads_of: dict[int, list[int]] = {}
     for lead, field in written:
         leads_of.setdefault(field, []).append(lead)
-    through.objects.bulk_create(
+    rows_insert(
+        through,
         [
-            through(customfieldvalue_id=written[(lead, field)], customfieldoption_id=pk)
+            {"customfieldvalue_id": written[(lead, field)], "customfieldoption_id": pk}
             for pk, field, kartra_id in sorted(options)
             for lead in leads_of[field]
             if kartra_id in chosen[(lead, field)]
-        ]
+        ],
     )

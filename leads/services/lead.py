@@ -18,7 +18,7 @@ from leads.normalize import CustomValueRecord, ProfileRecord
 
 from .custom_fields import custom_values_apply
 from .observation import Observation
-from .upsert import objects_update
+from .upsert import objects_update, rows_upsert
 
 
 def leads_lock(*, emails_by_id: dict[int, Iterable[str]]) -> dict[int, Lead]:
@@ -42,11 +42,11 @@ def leads_lock(*, emails_by_id: dict[int, Iterable[str]]) -> dict[int, Lead]:
     holders = set(known)
     _claim_pending({k: v for k, v in emails_by_id.items() if k not in holders})
     wanted = sorted(ids | holders)
-    Lead.objects.bulk_create(
-        [Lead(kartra_id=k, mirror_status=MirrorStatus.PENDING) for k in wanted],
-        update_conflicts=True,
-        unique_fields=["kartra_id"],
-        update_fields=["kartra_id"],
+    rows_upsert(
+        Lead,
+        [{"kartra_id": k, "mirror_status": MirrorStatus.PENDING} for k in wanted],
+        unique=["kartra_id"],
+        update=["kartra_id"],
     )
     locked = Lead.objects.select_for_update().filter(kartra_id__in=wanted).order_by("kartra_id")
     return {lead.kartra_id: lead for lead in locked}
@@ -98,6 +98,7 @@ def leads_apply_profiles(
     emails: set[str] = set()  # emails (lowercased) that leads of the batch take
     moved: set[int] = set()  # pks of the batch's leads whose stored email changes
     original = {lead.pk: lead.email for lead in leads.values()}
+    holder = {lead.email.lower(): lead for lead in leads.values() if lead.email}
     custom: list[tuple[Lead, CustomValueRecord, Observation]] = []
     for profile, observation in sorted(profiles, key=lambda p: p[1].at):
         lead = leads[profile.kartra_id]
@@ -105,25 +106,25 @@ def leads_apply_profiles(
             continue
         fields = profile.fields
         email = fields.get("email")
-        if email and any(
-            other is not lead
-            and (other.email or "").lower() == email.lower()
-            and observation.is_older_than(other.mirror_profile_observed_at)
-            for other in leads.values()
-        ):
+        other = holder.get(email.lower()) if email else None
+        if other is lead:
+            other = None
+        if other is not None and observation.is_older_than(other.mirror_profile_observed_at):
             # A newer observation gave this email to another lead: this one is stale.
             fields = {k: v for k, v in fields.items() if k != "email"}
-            email = None
+            email = other = None
         if email is not None and email.lower() != (lead.email or "").lower():
             if original[lead.pk]:
                 moved.add(lead.pk)  # its stored email must make way first
-            for other in leads.values():
-                if other is not lead and other.email and other.email.lower() == email.lower():
-                    other.email = ""  # held by a lead of this batch: cleared in memory
-                    if original[other.pk]:
-                        moved.add(other.pk)
+            if other is not None:
+                other.email = ""  # held by a lead of this batch: cleared in memory
+                if original[other.pk]:
+                    moved.add(other.pk)
             if email:
                 emails.add(email.lower())
+            holder.pop((lead.email or "").lower(), None)
+            if email:
+                holder[email.lower()] = lead
         for key, value in fields.items():
             setattr(lead, key, value)
         changed.update(fields)

@@ -15,6 +15,9 @@ class Observation:
     source: str
     ref: int | None = None
 
+    #: The columns an observed row keeps them in.
+    FIELDS = ("observed_at", "observed_source", "observed_ref")
+
     def fields(self) -> dict:
         return {"observed_at": self.at, "observed_source": self.source, "observed_ref": self.ref}
 

@@ -28,9 +28,10 @@ memberships, transactions, custom fields, calendar registrations or survey resul
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 
@@ -65,13 +66,25 @@ def lead_apply_snapshot(
     """Make the mirror of one lead equal to ``snapshot``, taken by a ``get_lead`` request
     sent at ``requested_at`` (by sync run ``sync_run_id``); return the lead."""
     observation = Observation(at=requested_at, source=Source.SNAPSHOT, ref=sync_run_id)
-    (lead,) = snapshots_apply([(snapshot, observation)])
-    return lead
+    (applied,) = snapshots_apply([(snapshot, observation)])
+    return applied.lead
 
 
-def snapshots_apply(snapshots: Sequence[tuple[LeadSnapshot, Observation]]) -> list[Lead]:
+@dataclass(frozen=True)
+class Applied:
+    """A snapshot's lead after the snapshot was applied. ``unchanged``: the lead's last
+    stored observation was a snapshot with the same content, so nothing about the lead
+    changed in Kartra since (the snapshot is applied anyway: it re-asserts the lead's state
+    over any delivery processed out of order)."""
+
+    lead: Lead
+    unchanged: bool
+
+
+def snapshots_apply(snapshots: Sequence[tuple[LeadSnapshot, Observation]]) -> list[Applied]:
     """Apply ``get_lead`` snapshots, each with the observation of its request, in one
-    transaction; return their leads in the same order.
+    transaction, with a number of statements that does not grow with their number; return
+    what became of each, in the same order.
 
     Every lead is locked (with the webhook batches' global order, so deliveries for the same
     leads wait for it and it for them), marked refreshed, and its pending refresh request
@@ -80,17 +93,36 @@ def snapshots_apply(snapshots: Sequence[tuple[LeadSnapshot, Observation]]) -> li
     changes = ChangeSet()
     for snapshot, observation in snapshots:
         snapshot_changes(changes, snapshot, observation)
+    # A snapshot lost to a crash is fetched again (its leads stay due), so the commit of a
+    # transaction of its own need not wait for the disk; a later commit flushes it anyway.
+    asynchronous = connection.vendor == "postgresql" and not connection.in_atomic_block
     with transaction.atomic():
+        if asynchronous:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
         leads = leads_lock(
             emails_by_id={
                 s.profile.kartra_id: {s.profile.fields.get("email", "")} for s, _ in snapshots
             }
         )
+        unchanged = [_same_as_stored(leads[s.profile.kartra_id], s) for s, _ in snapshots]
         written = changes_apply(changes, leads=leads)
         for snapshot, observation in snapshots:
             _mark_refreshed(leads[snapshot.profile.kartra_id], observation.at)
         leads_save(leads, [*written.lead_fields, *_REFRESH_FIELDS])
-    return [leads[s.profile.kartra_id] for s, _ in snapshots]
+    return [
+        Applied(leads[s.profile.kartra_id], same)
+        for (s, _), same in zip(snapshots, unchanged, strict=True)
+    ]
+
+
+def _same_as_stored(lead: Lead, snapshot: LeadSnapshot) -> bool:
+    """Whether the (locked) lead's last observation is a snapshot with this content."""
+    return (
+        lead.mirror_raw_source == Source.SNAPSHOT
+        and lead.mirror_status == MirrorStatus.ACTIVE
+        and lead.mirror_raw == snapshot.profile.raw
+    )
 
 
 def snapshot_changes(changes: ChangeSet, snapshot: LeadSnapshot, observation: Observation) -> None:

@@ -14,7 +14,7 @@ from leads.models import Lead, Survey, SurveyAnswer, SurveyOption, SurveyQuestio
 from leads.normalize import SurveyRecord
 
 from .catalog import catalog_resolve_many
-from .upsert import applied_keys, upsert_observed
+from .upsert import applied_keys, rows_insert, rows_upsert, upsert_observed
 
 
 def surveys_write(changes, leads: dict[int, Lead]) -> dict[int, SurveyResult]:
@@ -115,17 +115,23 @@ def _answers_replace(applied: list[tuple[int, SurveyRecord]], survey_of: dict) -
         },
     )
     results = [pk for pk, _ in applied]
-    SurveyAnswer.objects.filter(result_id__in=results).delete()
+    old = SurveyAnswer.objects.filter(result_id__in=results)
+    through = SurveyAnswer.options.through
+    through.objects.filter(surveyanswer__in=old).delete()
+    # Their options gone, the answers go in one statement; Django's delete() would read
+    # them first and delete them a hundred at a time.
+    old._raw_delete(old.db)
     answers = {
         (pk, questions[(survey_of[id(r)], a.question_kartra_id)]): a
         for pk, r in applied
         for a in r.answers
     }
-    SurveyAnswer.objects.bulk_create(
+    rows_insert(
+        SurveyAnswer,
         [
-            SurveyAnswer(result_id=result, question_id=question, correct=a.correct)
+            {"result_id": result, "question_id": question, "correct": a.correct}
             for (result, question), a in answers.items()
-        ]
+        ],
     )
     answer_ids = {
         (result, question): pk
@@ -133,7 +139,6 @@ def _answers_replace(applied: list[tuple[int, SurveyRecord]], survey_of: dict) -
             "pk", "result_id", "question_id"
         )
     }
-    through = SurveyAnswer.options.through
     chosen = sorted(
         {
             (answer_ids[(result, question)], options[(question, o.kartra_id)])
@@ -141,7 +146,7 @@ def _answers_replace(applied: list[tuple[int, SurveyRecord]], survey_of: dict) -
             for o in a.options
         }
     )
-    through.objects.bulk_create([through(surveyanswer_id=a, surveyoption_id=o) for a, o in chosen])
+    rows_insert(through, [{"surveyanswer_id": a, "surveyoption_id": o} for a, o in chosen])
 
 
 def _upsert_children(
@@ -151,14 +156,11 @@ def _upsert_children(
     if not wanted:
         return {}
     fields = sorted({f for values in wanted.values() for f in values})
-    model.objects.bulk_create(
-        [
-            model(**{f"{parent}_id": p, "kartra_id": k}, **values)
-            for (p, k), values in sorted(wanted.items())
-        ],
-        update_conflicts=True,
-        unique_fields=[parent, "kartra_id"],
-        update_fields=fields,
+    rows_upsert(
+        model,
+        [{f"{parent}_id": p, "kartra_id": k, **values} for (p, k), values in wanted.items()],
+        unique=[f"{parent}_id", "kartra_id"],
+        update=fields,
     )
     rows = model.objects.filter(
         **{f"{parent}_id__in": {p for p, _ in wanted}}, kartra_id__in={k for _, k in wanted}

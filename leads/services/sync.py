@@ -5,28 +5,31 @@ refreshed, unchanged, not found (or deleted) and failed, the API calls, 429s and
 client made meanwhile, and the errors. Commands, the refresh loop of ``kartra_serve``, the
 Celery tasks and the admin all go through :func:`sync_run_start` and :func:`leads_refresh`.
 
-``get_lead`` calls run a few at a time in worker threads (HTTP only, bounded by the client's
-rate limiter); every snapshot is applied to the database by the calling thread, so
-database writes never run in parallel within one sync.
+``get_lead`` calls run in worker threads (HTTP and parsing only, bounded by the client's
+rate limiter, ``.fetch``) while the calling thread applies the answers that arrived, in
+batches, each in one transaction (``snapshots_apply``): the calls never wait for the
+database, and database writes never run in parallel within one sync.
 """
 
-import hashlib
-import json
 import logging
+import os
+import time
 import traceback
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from events.models import SyncRun, SyncRunStatus
+from kartra_mirror.counters import counter_add, counters_add
 from kartra_mirror.kartra import (
     CredentialsRefused,
     KartraClient,
@@ -37,10 +40,13 @@ from kartra_mirror.kartra import (
     RateLimited,
     client_from_settings,
 )
-from leads.models import Lead, MirrorStatus, Source
-from leads.normalize import PayloadError, parse_lead_details
+from leads.models import Lead, Source
+from leads.normalize import PayloadError
 
-from .snapshot import lead_apply_snapshot, lead_mark_gone
+from .fetch import Answer, answers_in_batches
+from .observation import Observation
+from .snapshot import lead_mark_gone, snapshots_apply
+from .sync_runs import HEARTBEAT, run_ended, run_started, sync_runs_sweep, this_host
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +56,10 @@ NOT_FOUND = "not_found"
 DELETED = "deleted"
 FAILED = "failed"
 
-#: ``get_lead`` calls in flight at once; the rate limiter still caps the calls per second.
+#: ``get_lead`` calls in flight at once, at least; see :func:`fetch_workers`.
 FETCH_WORKERS = 4
+#: Answers applied in one transaction at most (fewer when fewer arrived meanwhile).
+APPLY_BATCH = 100
 #: Errors kept on a run (the counts keep counting past it).
 MAX_ERRORS = 200
 #: A run stops after this many leads in a row failed because Kartra was unreachable.
@@ -71,6 +79,13 @@ def sync_client(**overrides: Any) -> KartraClient:
     options: dict[str, Any] = {"timeout": settings.KARTRA_API_TIMEOUT}
     options.update(overrides)
     return client_from_settings(**options)
+
+
+def fetch_workers() -> int:
+    """``get_lead`` calls in flight by default: the configured rate, so that answers taking
+    up to a second each (Kartra's are a few hundred milliseconds) keep the rate limiter
+    busy; ``FETCH_WORKERS`` at least."""
+    return max(FETCH_WORKERS, int(settings.KARTRA_API_RATE))
 
 
 def credentials_configured() -> bool:
@@ -132,13 +147,17 @@ def targets_of(leads: QuerySet[Lead] | Iterable[Lead | int | Target]) -> list[Ta
 
 class SyncRecorder:
     """Counts one run's outcomes on its ``SyncRun`` and takes the client's counters
-    (calls, 429s, retries) as the difference since the run started."""
+    (calls, 429s, retries) as the difference since the run started. Every save is also
+    the run's heartbeat (see ``sync_runs``)."""
 
     def __init__(self, run: SyncRun, client: KartraClient) -> None:
         self.run = run
         self.client = client
         self._baseline = client.stats.as_dict()
+        self._reported = dict(self._baseline)  # client counters already added to /metrics
+        self._outcomes: Counter[str] = Counter()  # lead outcomes not yet added to /metrics
         self._pending = 0
+        self._saved_at = time.monotonic()
 
     def count(self, outcome: str) -> None:
         field = {
@@ -149,8 +168,14 @@ class SyncRecorder:
             FAILED: "leads_failed",
         }[outcome]
         setattr(self.run, field, getattr(self.run, field) + 1)
+        self._outcomes[outcome] += 1
         self._pending += 1
-        if self._pending >= SAVE_EVERY:
+
+    def checkpoint(self) -> None:
+        """Save the counts once ``SAVE_EVERY`` leads are counted since the last save, or
+        when the heartbeat is due."""
+        beat_due = time.monotonic() - self._saved_at >= HEARTBEAT.total_seconds()
+        if self._pending >= SAVE_EVERY or beat_due:
             self.save()
 
     def error(self, where: str, exc: BaseException | str) -> None:
@@ -163,8 +188,26 @@ class SyncRecorder:
         self.run.api_calls = stats["calls"] - self._baseline["calls"]
         self.run.throttled = stats["throttled"] - self._baseline["throttled"]
         self.run.retries = stats["retries"] - self._baseline["retries"]
+        self.run.heartbeat_at = timezone.now()
         self.run.save()
         self._pending = 0
+        self._saved_at = time.monotonic()
+        self._report(stats)
+
+    def _report(self, stats: dict[str, int]) -> None:
+        """Add what happened since the last report to the deployment's counters."""
+        samples = [
+            (f"kartra_api_{key}", {}, stats[key] - self._reported[key])
+            for key in ("calls", "throttled", "retries")
+            if stats[key] > self._reported[key]
+        ]
+        samples += [
+            ("kartra_leads_refreshed", {"outcome": outcome}, n)
+            for outcome, n in self._outcomes.items()
+        ]
+        counters_add(samples)
+        self._reported = stats
+        self._outcomes.clear()
 
     def finish(self, *, aborted: bool = False) -> SyncRun:
         run = self.run
@@ -175,59 +218,66 @@ class SyncRecorder:
         else:
             run.status = SyncRunStatus.SUCCEEDED
         run.finished_at = timezone.now()
-        self.save()
+        try:
+            self.save()
+        finally:
+            run_ended(run)  # saved or not: should the save fail, the sweep aborts the run
+        counter_add("kartra_sync_runs", {"kind": run.kind, "status": run.status})
         return run
+
+    def crashed(self, exc: BaseException) -> None:
+        """Mark the run ``aborted`` by ``exc``, which stops it (the database failed, the
+        process is interrupted), if the database still takes it; otherwise the next sweep
+        does (``sync_runs_sweep``). Never raises."""
+        run = self.run
+        run_ended(run)
+        try:
+            self.error("run", f"aborted: {type(exc).__name__}: {exc}")
+            run.status = SyncRunStatus.ABORTED
+            run.finished_at = timezone.now()
+            with transaction.atomic():
+                self.save()
+        except Exception as again:  # noqa: BLE001 - the sweep records it instead
+            logger.warning("sync run %s: its abort could not be recorded (%s)", run.pk,
+                           type(again).__name__)  # fmt: skip
+        else:
+            counter_add("kartra_sync_runs", {"kind": run.kind, "status": run.status})
 
 
 def sync_run_start(
     *, kind: str, client: KartraClient, arguments: dict | None = None
 ) -> SyncRecorder:
-    """Open a sync run of ``kind`` (``all``, ``due``, ``catalog``, ``leads``, ...)."""
-    run = SyncRun.objects.create(kind=kind, arguments=arguments or {}, started_at=timezone.now())
+    """Open a sync run of ``kind`` (``all``, ``due``, ``catalog``, ``leads``, ...), recorded
+    as run by this process, after marking aborted the runs whose process is gone."""
+    sync_runs_sweep()
+    now = timezone.now()
+    run = SyncRun.objects.create(
+        kind=kind,
+        arguments=arguments or {},
+        started_at=now,
+        heartbeat_at=now,
+        host=this_host(),
+        pid=os.getpid(),
+    )
+    run_started(run)
     return SyncRecorder(run, client)
 
 
-# -- refreshing leads ----------------------------------------------------------------------
-
-
-@dataclass
-class _Fetched:
-    target: Target
-    requested_at: datetime
-    details: dict | None = None
-    error: KartraError | None = None
-
-
-def _fetch(client: KartraClient, target: Target) -> _Fetched:
-    requested_at = timezone.now()
+def sync_run_guarded(recorder: SyncRecorder, work: Callable[[], object]) -> SyncRun:
+    """Run ``work`` within ``recorder``'s run and finish the run: ``failed`` when it raises
+    :class:`SyncAborted`, ``aborted`` (then re-raised) when anything else stops it."""
     try:
-        if target.kartra_id is not None:
-            details = client.get_lead(lead_id=target.kartra_id)
-        else:
-            details = client.get_lead(email=target.email)
-    except KartraError as exc:
-        return _Fetched(target, requested_at, error=exc)
-    return _Fetched(target, requested_at, details=details)
+        work()
+    except SyncAborted as exc:
+        recorder.error("run", str(exc))
+        return recorder.finish(aborted=True)
+    except BaseException as exc:
+        recorder.crashed(exc)
+        raise
+    return recorder.finish()
 
 
-def _fetched_in_order(
-    client: KartraClient, targets: Iterable[Target], workers: int
-) -> Iterator[Future]:
-    """Futures of ``get_lead`` answers in the order of ``targets``, a few requests ahead."""
-    ahead = max(1, workers) * 2
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="get-lead") as pool:
-        queue: deque[Future] = deque()
-        iterator = iter(targets)
-        try:
-            for target in iterator:
-                queue.append(pool.submit(_fetch, client, target))
-                if len(queue) >= ahead:
-                    yield queue.popleft()
-            while queue:
-                yield queue.popleft()
-        finally:
-            for future in queue:
-                future.cancel()
+# -- refreshing leads ----------------------------------------------------------------------
 
 
 def leads_refresh(
@@ -235,114 +285,141 @@ def leads_refresh(
     leads: QuerySet[Lead] | Iterable[Lead | int | Target],
     run: SyncRecorder,
     *,
-    workers: int = FETCH_WORKERS,
+    workers: int | None = None,
+    batch: int = APPLY_BATCH,
     on_result: Callable[[Target, str], None] | None = None,
 ) -> SyncRun:
     """Refresh each lead from a ``get_lead`` snapshot, counting outcomes on ``run``.
 
     ``leads``: a queryset, Lead objects, lead primary keys or :class:`Target` (a Kartra id or
-    an email not in the mirror yet). ``on_result(target, outcome)`` is called per lead.
+    an email not in the mirror yet). ``workers`` calls are in flight at once (default
+    :func:`fetch_workers`); the answers are applied as they arrive, up to ``batch`` in one
+    transaction. ``on_result(target, outcome)`` is called per lead, in the order applied.
     Raises :class:`SyncAborted` (after recording it) when Kartra refuses the credentials or
     stays unreachable; the run is then marked failed. Does not finish the run.
     """
     unavailable = 0
-    for future in _fetched_in_order(client, targets_of(leads), workers):
-        fetched = future.result()
-        outcome = _settle(fetched, run)
-        run.count(outcome)
-        if on_result is not None:
-            on_result(fetched.target, outcome)
-        if isinstance(fetched.error, CredentialsRefused):
-            raise SyncAborted(f"Kartra refused the credentials: {fetched.error}")
-        unavailable = unavailable + 1 if isinstance(fetched.error, KartraUnavailable) else 0
-        if unavailable >= MAX_CONSECUTIVE_UNAVAILABLE:
-            raise SyncAborted(f"Kartra unreachable for {unavailable} leads in a row")
+    answers = answers_in_batches(
+        client,
+        targets_of(leads),
+        workers=workers or fetch_workers(),
+        batch=max(1, batch),
+        wait=HEARTBEAT,
+    )
+    with closing(answers):  # stops the calls at once when the run stops
+        for arrived in answers:
+            outcomes = _settle(arrived, run) if arrived else []
+            refused = None
+            for answer, outcome in zip(arrived, outcomes, strict=True):
+                run.count(outcome)
+                if on_result is not None:
+                    on_result(answer.target, outcome)
+                if isinstance(answer.error, CredentialsRefused):
+                    refused = refused or answer.error
+                unavailable = unavailable + 1 if isinstance(answer.error, KartraUnavailable) else 0
+            run.checkpoint()
+            if refused is not None:
+                raise SyncAborted(f"Kartra refused the credentials: {refused}")
+            if unavailable >= MAX_CONSECUTIVE_UNAVAILABLE:
+                raise SyncAborted(f"Kartra unreachable for {unavailable} leads in a row")
     run.save()
     return run.run
 
 
-def _settle(fetched: _Fetched, run: SyncRecorder) -> str:
-    """Apply one answer: a snapshot, a not found / deleted mark, or a recorded failure."""
-    outcome = _settle_once(fetched, run)
-    if outcome == FAILED:
-        _defer(fetched.target)
-    return outcome
+def _settle(answers: Sequence[Answer], run: SyncRecorder) -> list[str]:
+    """Apply a batch of answers: the snapshots together, each not found / deleted mark, and
+    each failure recorded, its lead's next try deferred; return each one's outcome."""
+    outcomes: dict[int, str] = {}
+    snapshots = [answer for answer in answers if answer.snapshot is not None]
+    for answer, outcome in zip(snapshots, _snapshots_settle(snapshots, run), strict=True):
+        outcomes[id(answer)] = outcome
+    for answer in answers:
+        if answer.snapshot is None:
+            outcomes[id(answer)] = _guarded(answer, run, _settle_error)
+    _defer([answer.target for answer in answers if outcomes[id(answer)] == FAILED])
+    return [outcomes[id(answer)] for answer in answers]
 
 
-def _settle_once(fetched: _Fetched, run: SyncRecorder) -> str:
-    target, error = fetched.target, fetched.error
+def _snapshots_settle(answers: Sequence[Answer], run: SyncRecorder) -> list[str]:
+    """Apply the snapshots of ``answers`` in one transaction; should that fail, apply each
+    alone, so that only the lead at fault fails."""
+    if not answers:
+        return []
+    if len(answers) == 1:
+        return [_guarded(answers[0], run, _snapshot_apply)]
     try:
-        if isinstance(error, LeadNotFound | LeadDeleted):
-            deleted = isinstance(error, LeadDeleted)
-            lead_mark_gone(
-                kartra_id=target.kartra_id,
-                email=target.email,
-                deleted=deleted,
-                requested_at=fetched.requested_at,
-            )
-            return DELETED if deleted else NOT_FOUND
-        if error is not None:
-            if not isinstance(error, RateLimited | KartraUnavailable | CredentialsRefused):
-                logger.warning("get_lead failed for %s: %s", target.log_name, type(error).__name__)
-            run.error(str(target), error)
-            return FAILED
-        assert fetched.details is not None
-        snapshot = parse_lead_details(fetched.details)
-        unchanged = _same_as_last_snapshot(snapshot.profile.kartra_id, fetched.details)
-        lead_apply_snapshot(
-            snapshot=snapshot, requested_at=fetched.requested_at, sync_run_id=run.run.pk
+        applied = snapshots_apply([(a.snapshot, _observation(a, run)) for a in answers])
+    except Exception as exc:  # noqa: BLE001 - each lead is tried alone below
+        logger.error("a batch of %d snapshots failed (%s); one at a time", len(answers),
+                     type(exc).__name__)  # fmt: skip
+        return [_guarded(answer, run, _snapshot_apply) for answer in answers]
+    return [UNCHANGED if one.unchanged else REFRESHED for one in applied]
+
+
+def _observation(answer: Answer, run: SyncRecorder) -> Observation:
+    return Observation(at=answer.requested_at, source=Source.SNAPSHOT, ref=run.run.pk)
+
+
+def _snapshot_apply(answer: Answer, run: SyncRecorder) -> str:
+    (applied,) = snapshots_apply([(answer.snapshot, _observation(answer, run))])
+    return UNCHANGED if applied.unchanged else REFRESHED
+
+
+def _settle_error(answer: Answer, run: SyncRecorder) -> str:
+    """A lead Kartra does not have is marked so; any other error is the lead's failure."""
+    target, error = answer.target, answer.error
+    if isinstance(error, LeadNotFound | LeadDeleted):
+        deleted = isinstance(error, LeadDeleted)
+        lead_mark_gone(
+            kartra_id=target.kartra_id,
+            email=target.email,
+            deleted=deleted,
+            requested_at=answer.requested_at,
         )
-        return UNCHANGED if unchanged else REFRESHED
-    except PayloadError as exc:
-        run.error(str(target), exc)
-        return FAILED
+        return DELETED if deleted else NOT_FOUND
+    assert error is not None
+    _failure(target, error, run)
+    return FAILED
+
+
+def _guarded(
+    answer: Answer, run: SyncRecorder, settle: Callable[[Answer, SyncRecorder], str]
+) -> str:
+    """``settle(answer, run)``; should it raise, the lead fails, and only this lead."""
+    try:
+        return settle(answer, run)
     except Exception as exc:  # noqa: BLE001 - one lead's failure must not stop the run
-        # The exception's text may quote the lead's data: it goes to the sync run only; the
-        # log line says where it was raised.
+        _failure(answer.target, exc, run)
+        return FAILED
+
+
+def _failure(target: Target, exc: Exception, run: SyncRecorder) -> None:
+    """Record why ``target`` failed on the run, in full; the log names the lead by id
+    only, and says where an exception of ours was raised (its text may quote the lead's
+    data)."""
+    if isinstance(exc, KartraError):
+        if not isinstance(exc, RateLimited | KartraUnavailable | CredentialsRefused):
+            logger.warning("get_lead failed for %s: %s", target.log_name, type(exc).__name__)
+    elif not isinstance(exc, PayloadError):
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         logger.error(
             "refreshing %s failed: %s at %s:%s",
             target.log_name, type(exc).__name__, frame.filename, frame.lineno,
         )  # fmt: skip
-        run.error(str(target), exc)
-        return FAILED
+    run.error(str(target), exc)
 
 
-def _defer(target: Target) -> None:
-    """Retry a lead that failed in ``RETRY_AFTER``, not at the next pass: its refresh
-    request moves to then (``leads_due`` takes requests that are due), so one lead Kartra
-    keeps failing on never starves the others or spins the refresh loop."""
-    leads = Lead.objects.all()
-    if target.kartra_id is not None:
-        leads = leads.filter(kartra_id=target.kartra_id)
-    else:
-        leads = leads.annotate(email_ci=Lower("email")).filter(email_ci=target.email.lower())
-    leads.update(mirror_refresh_requested_at=timezone.now() + RETRY_AFTER)
-
-
-def details_digest(details: dict) -> str:
-    """A stable digest of a ``lead_details`` object (key order does not matter)."""
-    canonical = json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _same_as_last_snapshot(kartra_id: int | None, details: dict) -> bool:
-    """True when the lead's last stored observation is a snapshot with the same content:
-    nothing about the lead changed in Kartra since (the snapshot is applied anyway, which
-    re-asserts it over any delivery processed out of order)."""
-    row = (
-        Lead.objects.filter(kartra_id=kartra_id)
-        .values_list("mirror_raw", "mirror_raw_source", "mirror_status")
-        .first()
-    )
-    if row is None:
-        return False
-    raw, source, status = row
-    return (
-        source == Source.SNAPSHOT
-        and status == MirrorStatus.ACTIVE
-        and details_digest(raw) == details_digest(details)
-    )
+def _defer(targets: Sequence[Target]) -> None:
+    """Retry leads that failed in ``RETRY_AFTER``, not at the next pass: their refresh
+    requests move to then (``leads_due`` takes requests that are due), so one lead Kartra
+    keeps failing on never starves the others or spins the refresh loop. One statement."""
+    ids = [target.kartra_id for target in targets if target.kartra_id is not None]
+    emails = [target.email.lower() for target in targets if target.kartra_id is None]
+    if not ids and not emails:
+        return
+    Lead.objects.annotate(email_ci=Lower("email")).filter(
+        Q(kartra_id__in=ids) | Q(email_ci__in=emails)
+    ).update(mirror_refresh_requested_at=timezone.now() + RETRY_AFTER)
 
 
 def sync_leads(
@@ -356,16 +433,12 @@ def sync_leads(
     action and other one-off callers); returns the finished run."""
     own_client = client is None
     client = client or sync_client()
-    recorder = sync_run_start(kind=kind, client=client, arguments=arguments)
     try:
-        leads_refresh(client, leads, recorder)
-    except SyncAborted as exc:
-        recorder.error("run", str(exc))
-        return recorder.finish(aborted=True)
+        recorder = sync_run_start(kind=kind, client=client, arguments=arguments)
+        return sync_run_guarded(recorder, lambda: leads_refresh(client, leads, recorder))
     finally:
         if own_client:
             client.close()
-    return recorder.finish()
 
 
 # -- passes for the refresh loop, the tasks and the commands -------------------------------
@@ -391,11 +464,7 @@ def catalog_sync_into(recorder: SyncRecorder) -> dict[str, int]:
 def catalog_sync_run(client: KartraClient) -> SyncRun:
     """A run that syncs the catalogues only."""
     recorder = sync_run_start(kind="catalog", client=client)
-    try:
-        catalog_sync_into(recorder)
-    except SyncAborted:
-        return recorder.finish(aborted=True)
-    return recorder.finish()
+    return sync_run_guarded(recorder, lambda: catalog_sync_into(recorder))
 
 
 def due_refresh_run(client: KartraClient, *, limit: int) -> SyncRun | None:
@@ -407,9 +476,4 @@ def due_refresh_run(client: KartraClient, *, limit: int) -> SyncRun | None:
     if not leads:
         return None
     recorder = sync_run_start(kind="due", client=client, arguments={"limit": limit})
-    try:
-        leads_refresh(client, leads, recorder)
-    except SyncAborted as exc:
-        recorder.error("run", str(exc))
-        return recorder.finish(aborted=True)
-    return recorder.finish()
+    return sync_run_guarded(recorder, lambda: leads_refresh(client, leads, recorder))

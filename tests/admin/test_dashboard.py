@@ -134,3 +134,25 @@ def test_chart_helpers():
     assert nice_step(0) == 1
     assert compact(1500) == "1.5k" and compact(2_000_000) == "2M" and compact(-3) == "-3"
     assert compact(0.5) == "0.5"
+
+
+def test_sync_health_shows_how_far_behind_each_class_of_the_refresh_queue_is(
+    admin_client, settings
+):
+    settings.KARTRA_REFRESH_MAX_AGE = 24 * 3600
+    now = timezone.now()
+    make_lead(mirror_refresh_requested_at=now - timedelta(minutes=90))
+    make_lead(mirror_refreshed_at=now - timedelta(hours=27), mirror_last_activity_at=now)
+    make_lead(mirror_refreshed_at=now - timedelta(days=3))
+    make_lead(mirror_refreshed_at=now)
+
+    rows = {row["label"]: row for row in dashboard(now=now)["health"]["backlog"]}
+    assert [(row["count"], row["behind"]) for row in rows.values()] == [
+        (1, "1 h 30 min"),  # requested
+        (0, "-"),  # never refreshed
+        (1, "3 h 0 min"),  # stale and active: overdue since 27 - 24 hours
+        (1, "2 d 0 h"),  # stale: 3 days - 24 hours
+    ]
+    content = admin_client.get(reverse("admin:index")).content.decode()
+    assert "Refresh queue, in the order refreshed" in content
+    assert "Stale and recently active" in content and "1 h 30 min" in content

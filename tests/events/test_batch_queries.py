@@ -16,8 +16,9 @@ from .payloads import body
 
 pytestmark = pytest.mark.django_db
 
-#: Measured at 60 on SQLite and PostgreSQL for a batch with one delivery of every action.
-CEILING = 60
+#: Measured at 61 on SQLite and PostgreSQL for a batch with one delivery of every action
+#: for leads seen for the first time (59 for leads seen before).
+CEILING = 61
 
 
 def statements(captured) -> int:
@@ -57,7 +58,12 @@ def test_the_queries_of_a_batch_do_not_grow_with_its_deliveries_or_leads():
     one_lead = _queries_of_one_batch()
     _store(range(2, 12))
     ten_leads = _queries_of_one_batch()
+    # Leads seen before: no pending import to claim, no email taking its place (two
+    # statements less), their survey answers replaced (the same two statements either way).
+    _store([1])
+    one_lead_again = _queries_of_one_batch()
     _store(range(2, 12))
     ten_leads_again = _queries_of_one_batch()
 
-    assert one_lead == ten_leads == ten_leads_again <= CEILING
+    assert one_lead == ten_leads <= CEILING
+    assert one_lead_again == ten_leads_again <= CEILING

@@ -105,3 +105,19 @@ def test_constant_queries_whatever_the_number_of_fields(lead, django_assert_max_
     with django_assert_max_num_queries(8):
         custom_fields_upsert(renamed, observed_at=T0 + timedelta(1))
     assert len(fields()) == 30
+
+
+def test_options_first_seen_on_several_leads_of_one_batch_are_all_kept():
+    """Each lead's choice is linked, not only the last record's (a batch of snapshots or
+    deliveries where leads chose different options Kartra's catalogue call has not shown)."""
+    a, b = Lead.objects.create(kartra_id=1), Lead.objects.create(kartra_id=2)
+
+    def choice(option_id: int, label: str) -> CustomValueRecord:
+        return CustomValueRecord(324, "gender", "drop_down", "", (OptionRef(option_id, label),))
+
+    custom_values_apply([(a, choice(2, "female"), seen(T0)), (b, choice(1, "male"), seen(T0))])
+    chosen = {
+        value.lead_id: sorted(value.options.values_list("kartra_id", flat=True))
+        for value in CustomFieldValue.objects.all()
+    }
+    assert chosen == {a.pk: [2], b.pk: [1]}

@@ -39,7 +39,7 @@ def test_a_delivery_stored_right_after_a_full_batch_pass_is_asked_for(settings, 
     settings.KARTRA_DRAIN_LINGER = 1.0  # default 0.2: the same with a 0.1 s window
     settings.KARTRA_DELIVERY_BATCH = 2
     store = FakeFlagStore()
-    monkeypatch.setattr(drain, "_flag_store", lambda: store)
+    monkeypatch.setattr(drain, "redis_store", lambda: store)
     monkeypatch.setattr(drain, "_asked_at", float("-inf"))
     sent = []
     monkeypatch.setattr(tasks.drain_deliveries, "delay", lambda: sent.append(1))

@@ -53,3 +53,33 @@ def test_debug_is_off_unless_set():
         DJANGO_DEBUG="1",
     )
     assert result.stdout.strip() == "True"
+
+
+def _configuration_table() -> set[str]:
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    return {line.split("`")[1] for line in table.splitlines() if line.startswith("| `")}
+
+
+def test_env_example_lists_every_setting_of_the_readme_and_no_other():
+    example = (ROOT / ".env.example").read_text()
+    names = {
+        line.lstrip("# ").split("=", 1)[0]
+        for line in example.splitlines()
+        if "=" in line and line.lstrip("# ").split("=", 1)[0].isupper()
+    }
+    assert names == _configuration_table()
+
+
+def test_every_setting_of_the_readme_is_read_somewhere():
+    sources = "".join(
+        path.read_text()
+        for path in [
+            ROOT / "kartra_mirror" / "settings.py",
+            ROOT / "gunicorn.conf.py",
+            ROOT / "Procfile",
+            ROOT / "bin" / "serve",
+        ]
+    )
+    unread = {name for name in _configuration_table() if name not in sources}
+    assert not unread

@@ -72,7 +72,7 @@ def test_deliveries_during_a_refresh_cost_one_more_call(fake, kartra, deliver):
     assert mirrored == expected
 
 
-def test_requested_leads_come_first_then_the_stalest_most_active(settings):
+def test_requested_leads_come_first_then_never_refreshed_then_active_then_the_stalest(settings):
     now = timezone.now()
     settings.KARTRA_REFRESH_MAX_AGE = 3600
     old = now - timedelta(hours=2)
@@ -89,10 +89,10 @@ def test_requested_leads_come_first_then_the_stalest_most_active(settings):
 
     due = [lead.kartra_id for lead in leads_due(10)]
 
-    assert due == [requested.kartra_id, stale_active.kartra_id, never.kartra_id,
+    assert due == [requested.kartra_id, never.kartra_id, stale_active.kartra_id,
                    stale_quiet.kartra_id]  # fmt: skip
     assert fresh.kartra_id not in due and gone.kartra_id not in due
-    assert [lead.kartra_id for lead in leads_due(2)] == [5, 3]
+    assert [lead.kartra_id for lead in leads_due(2)] == [5, 2]
 
 
 def test_the_admin_refresh_request_queues_leads_once(fake, kartra):

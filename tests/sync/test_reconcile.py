@@ -125,10 +125,10 @@ def test_a_failed_refresh_logs_no_email(kartra, fake, monkeypatch, caplog):
 
     lead = live_leads(fake.account, 1)[0]
 
-    def broken(**kwargs):
+    def broken(*args, **kwargs):
         raise ValueError(f"cannot store {lead.email}")
 
-    monkeypatch.setattr(sync, "lead_apply_snapshot", broken)
+    monkeypatch.setattr(sync, "snapshots_apply", broken)
     run = sync_leads([Target(email=lead.email)], client=kartra)
 
     assert run.leads_failed == 1

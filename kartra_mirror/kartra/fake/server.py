@@ -23,7 +23,7 @@ from ..phpform import php_form_decode
 from .account import FakeAccount
 from .render import catalogue_custom_fields, catalogue_pages, lead_details
 
-Fault = Literal["500", "timeout", "garbage", "429"]
+Fault = Literal["500", "502", "timeout", "garbage", "429"]
 SECRET_FIELDS = frozenset({"api_key", "api_password"})
 # Kartra does not document the type for an unknown cmd; the fake uses this one.
 UNKNOWN_COMMAND_TYPE = "256"
@@ -51,6 +51,7 @@ class RecordedRequest:
     fields: list[tuple[str, str]]
     command: str
     status: int
+    at: float = 0.0  # when the request arrived (time.time(), for rates measured across processes)
 
     def field(self, name: str) -> str | None:
         """The value of one form field (last one wins, as in PHP)."""
@@ -175,11 +176,12 @@ class FakeKartra:
     # -- test controls ----------------------------------------------------------------------
 
     def inject(self, *faults: Fault) -> None:
-        """Queue faults, consumed one per request: ``"500"``, ``"timeout"`` (answer after
-        ``timeout_sleep`` seconds), ``"garbage"`` (non-JSON 200) or ``"429"``."""
+        """Queue faults, consumed one per request: ``"500"`` (an HTML error page), ``"502"``
+        (an empty body, as a gateway gives), ``"timeout"`` (answer after ``timeout_sleep``
+        seconds), ``"garbage"`` (non-JSON 200) or ``"429"``."""
         with self._lock:
             for fault in faults:
-                if fault not in ("500", "timeout", "garbage", "429"):
+                if fault not in ("500", "502", "timeout", "garbage", "429"):
                     raise ValueError(f"unknown fault {fault!r}")
                 self._faults.append(fault)
 
@@ -196,6 +198,7 @@ class FakeKartra:
 
     def answer(self, path: str, content_type: str, raw: bytes) -> tuple[int, str, bytes, float]:
         """Answer one POST: ``(status, content type, body, seconds to wait first)``."""
+        arrived = time.time()
         # PHP fills $_POST only for form bodies; anything else reads as an empty form.
         pairs: list[tuple[str, str]] = []
         if content_type.split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
@@ -211,7 +214,7 @@ class FakeKartra:
             if status == 429:
                 self.throttled += 1
             self.requests.append(
-                RecordedRequest("POST", path, content_type, recorded, command, status)
+                RecordedRequest("POST", path, content_type, recorded, command, status, arrived)
             )
         return status, ctype, body, delay
 
@@ -220,6 +223,8 @@ class FakeKartra:
             return 404, "text/plain", b"Not Found", 0.0
         if fault == "500":
             return 500, "text/html", b"<h1>500 Internal Server Error</h1>", 0.0
+        if fault == "502":
+            return 502, "text/plain", b"", 0.0
         if fault == "garbage":
             return 200, "text/html", b"<html><body>Maintenance</body></html>", 0.0
         if fault == "429" or self._over_limit(str(form.get("app_id", ""))):

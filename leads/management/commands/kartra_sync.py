@@ -11,7 +11,6 @@ from leads.models import Lead
 from leads.services.due import leads_due, leads_stale
 from leads.services.sync import (
     FAILED,
-    FETCH_WORKERS,
     SyncAborted,
     Target,
     catalog_sync_into,
@@ -60,7 +59,9 @@ class Command(BaseCommand):
             "--no-catalog", action="store_true", help="do not sync the catalogues first"
         )
         parser.add_argument("--limit", type=int, help="refresh at most N leads")
-        parser.add_argument("--workers", type=int, default=FETCH_WORKERS, help="calls in flight")
+        parser.add_argument(
+            "--workers", type=int, help="get_lead calls in flight (default: KARTRA_API_RATE)"
+        )
         parser.add_argument(
             "--dry-run", action="store_true", help="show what would be synced; call nothing"
         )
@@ -96,6 +97,9 @@ class Command(BaseCommand):
         except SyncAborted as exc:
             aborted = str(exc)
             recorder.error("run", aborted)
+        except BaseException as exc:  # the database failed, Ctrl-C, ...: recorded, re-raised
+            recorder.crashed(exc)
+            raise
         finally:
             client.close()
         run = recorder.finish(aborted=aborted is not None)
