@@ -8,7 +8,7 @@ depend on its size.
 from collections.abc import Hashable
 from typing import Any
 
-from django.db import models
+from django.db import connection, models
 
 from leads.models import Lead, Survey, SurveyAnswer, SurveyOption, SurveyQuestion, SurveyResult
 from leads.normalize import SurveyRecord
@@ -120,7 +120,12 @@ def _answers_replace(applied: list[tuple[int, SurveyRecord]], survey_of: dict) -
     through.objects.filter(surveyanswer__in=old).delete()
     # Their options gone, the answers go in one statement; Django's delete() would read
     # them first and delete them a hundred at a time.
-    old._raw_delete(old.db)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {connection.ops.quote_name(SurveyAnswer._meta.db_table)} "
+            f"WHERE result_id IN ({', '.join(['%s'] * len(results))})",
+            results,
+        )
     answers = {
         (pk, questions[(survey_of[id(r)], a.question_kartra_id)]): a
         for pk, r in applied

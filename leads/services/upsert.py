@@ -201,7 +201,13 @@ def _cursor() -> Iterator[Any]:
     connection.close_if_health_check_failed()
     connection.ensure_connection()
     with connection.wrap_database_errors:
-        cursor = connection._prepare_cursor(ServerBindingCursor(connection.connection))
+        raw = ServerBindingCursor(connection.connection)
+    # Wrapped as Django wraps its own: logged and counted when queries are logged.
+    cursor = (
+        connection.make_debug_cursor(raw)
+        if connection.queries_logged
+        else (connection.make_cursor(raw))
+    )
     with cursor:
         yield cursor
 
