@@ -110,17 +110,23 @@ def _acquire_until(limiter: KartraLimiter, start: float, stamps: list[float]) ->
         stamps.append(time.time())
 
 
-def test_threads_sharing_an_in_memory_limiter_keep_the_promise() -> None:
-    limiter = build_limiter(RATE, None)
+def _grants_from_threads(limiter: KartraLimiter, count: int = 4) -> list[float]:
+    """The grant times of ``count`` threads acquiring in a tight loop for RUN_SECONDS."""
     stamps: list[float] = []
     start = time.time() + 0.1
     threads = [
-        threading.Thread(target=_acquire_until, args=(limiter, start, stamps)) for _ in range(4)
+        threading.Thread(target=_acquire_until, args=(limiter, start, stamps)) for _ in range(count)
     ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return stamps
+
+
+def test_threads_sharing_an_in_memory_limiter_keep_the_promise() -> None:
+    limiter = build_limiter(RATE, None)
+    stamps = _grants_from_threads(limiter)
     assert_promise_kept(stamps)
 
 
@@ -133,15 +139,7 @@ def test_grants_are_paced_not_bunched(shared: bool, request: pytest.FixtureReque
         limiter = build_limiter(RATE, redis_url, name=name)
     else:
         limiter = build_limiter(RATE, None)
-    stamps: list[float] = []
-    start = time.time() + 0.1
-    threads = [
-        threading.Thread(target=_acquire_until, args=(limiter, start, stamps)) for _ in range(4)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    stamps = _grants_from_threads(limiter)
     assert_promise_kept(stamps)
     quarter = 0.25
     paced = int(quarter * 1000 * RATE / WINDOW_MS) + PACING_BURST  # 7
