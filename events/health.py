@@ -47,7 +47,7 @@ from .models import Delivery, DeliveryStatus, SyncRun, SyncRunStatus
 
 #: Sync run outcomes that count as a successful sync.
 SYNC_SUCCEEDED = (SyncRunStatus.SUCCEEDED, SyncRunStatus.PARTIAL)
-#: Stored deliveries counted at most, waiting or failed.
+#: Rows counted at most: deliveries waiting, leads of each class of the due queue.
 COUNT_BOUND = 100_000
 
 
