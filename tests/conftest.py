@@ -6,11 +6,19 @@ a missing service fails the run instead (``.ci/run`` checks the services first t
 """
 
 import os
+import socket
 
 import pytest
 from django.conf import settings
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on now, for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def redis_url() -> str:

@@ -9,7 +9,6 @@ and HTTP over loopback.
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +18,8 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+
+from tests.conftest import free_port
 
 from .payloads import body
 
@@ -35,12 +36,6 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _cluster_ctl(name: str, action: str, *extra: str) -> None:
     subprocess.run(["pg_ctlcluster", VERSION, name, action, *extra], check=True, timeout=60)
 
@@ -48,7 +43,7 @@ def _cluster_ctl(name: str, action: str, *extra: str) -> None:
 @pytest.fixture
 def cluster():
     """A PostgreSQL cluster of this test's own, dropped afterwards."""
-    port = _free_port()
+    port = free_port()
     name = f"crashtest{port}"
     subprocess.run(
         ["pg_createcluster", VERSION, name, "-p", str(port), "--", "--auth=trust"],
@@ -87,7 +82,7 @@ def server(cluster, tmp_path):
     env.pop("CI", None)
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--no-input", "-v0"], env=env, check=True, timeout=300)
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "gunicorn.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "kartra_mirror.wsgi:application", "--workers", "2",

@@ -11,7 +11,6 @@ import fcntl
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.conftest import free_port
 
 pytestmark = pytest.mark.packaging
 
@@ -45,12 +46,6 @@ def _run(cmd: list, *, timeout: float = 300, check: bool = True, **kwargs):
             f"--- stdout\n{done.stdout[-4000:]}\n--- stderr\n{done.stderr[-4000:]}"
         )
     return done
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +123,7 @@ def site(tmp_path_factory, venv: Path) -> Iterator[str]:
     run("django-admin", "collectstatic", "--no-input", "-v0")
     run("django-admin", "createsuperuser", "--no-input", "--username=admin", "--email=a@b.example")
 
-    port = _free_port()
+    port = free_port()
     log_path = tmp / "gunicorn.log"
     with log_path.open("w") as log:
         server = subprocess.Popen(

@@ -20,17 +20,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import free_port
 from tests.events.payloads import body
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 TOKEN = "production-test-token-4f9a"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _env(tmp: Path, **extra: str) -> dict[str, str]:
@@ -53,7 +48,7 @@ def _env(tmp: Path, **extra: str) -> dict[str, str]:
 
 class Server:
     def __init__(self, tmp: Path, **extra: str):
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tmp / f"gunicorn-{self.port}.log"
         self.env = _env(tmp, PORT=str(self.port), **extra)

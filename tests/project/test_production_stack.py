@@ -17,7 +17,6 @@ before and after, as the broker, the limiter and the counters of the stack.
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ from django.db.models import Count, Q
 from events.models import Delivery, DeliveryStatus, SyncRun, SyncRunStatus
 from kartra_mirror.kartra.fake import FakeAccount, FakeKartra, post_webhook
 from leads.models import Lead
+from tests.conftest import free_port
 from tests.sync.mirror_check import mismatches
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -129,12 +129,6 @@ def wait_until(what: str, probe: Callable[[], tuple[bool, object]], stack: Stack
         time.sleep(0.25)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def database() -> Iterator[str]:
     """A PostgreSQL database of this test's own, on the suite's server; dropped after."""
@@ -210,7 +204,7 @@ def fake(account) -> Iterator[FakeKartra]:
 
 @pytest.fixture
 def stack(database, broker, fake, tmp_path) -> Iterator[Stack]:
-    port = _free_port()
+    port = free_port()
     static = tmp_path / "static"
     static.mkdir()
     clean = {k: v for k, v in os.environ.items() if not k.startswith(STACK_VARIABLES)}
