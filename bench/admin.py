@@ -34,6 +34,7 @@ REQUESTS, WARMUP = 50, 5
 GOAL_MS = 200.0
 DELIVERIES_PER_DAY, DAYS = 5_000, 30
 HEAVY_ACTIVITY = 600  # rows on the timeline of the lead whose page is timed
+HEAVY_TRANSACTIONS = 200  # and its purchases
 SEED_WAIT_S = 3600
 
 
@@ -79,6 +80,24 @@ ADMIN_SEED_SQL = [
                 1 + g % 4],
             now() - g * interval '37 minutes', NULL, '{{}}'::jsonb, false
         FROM generate_series(1, {HEAVY_ACTIVITY}) g""",
+    # ... and hundreds of transactions: sales, rebills and some refunds, a product each.
+    f"""INSERT INTO leads_transaction (
+            kartra_id, lead_id, product_id, price_point, transaction_type, transaction_date,
+            amount, full_amount, base_amount, discount, tax, shipping,
+            buyer_first_name, buyer_last_name, buyer_email, buyer_username,
+            buyer_billing_country, buyer_billing_state, buyer_billing_phone_country_code,
+            buyer_billing_phone_number, buyer_billing_address, buyer_billing_city,
+            buyer_billing_zip, shipping_first_name, shipping_last_name, shipping_address,
+            shipping_city, shipping_zip, shipping_country, shipping_state, affiliate, jv,
+            vendor_tracking_id_1, vendor_tracking_id_2, vendor_tracking_link,
+            payment_processor_type, raw, observed_at, observed_source)
+        SELECT 900000000 + g, (SELECT id FROM bench_admin_heavy),
+            (SELECT min(id) FROM leads_product) + g % 5, '1',
+            (ARRAY['sale', 'rebill', 'rebill', 'refund'])[1 + g % 4],
+            now() - g * interval '101 minutes', 10 + g % 90, NULL, NULL, 0, 0, 0,
+            '', '', '', '', 'US', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '',
+            '', '', '', 'stripe', '{{}}'::jsonb, now(), 'snapshot'
+        FROM generate_series(1, {HEAVY_TRANSACTIONS}) g""",
     # Some leads wait for a refresh.
     """UPDATE leads_lead SET mirror_refresh_requested_at = now() WHERE id % 500 = 0""",
 ]
@@ -130,7 +149,13 @@ def ensure_seed(cursor, api) -> None:
         cursor.execute(statement)
         label = " ".join(statement.split()[:3])
         print(f"  {label:<40} {cursor.rowcount:>10,} rows {time.perf_counter() - started:7.1f} s")
-    for table in ("events_delivery", "events_syncrun", "events_activity", "leads_lead"):
+    for table in (
+        "events_delivery",
+        "events_syncrun",
+        "events_activity",
+        "leads_lead",
+        "leads_transaction",
+    ):
         cursor.execute(f"VACUUM ANALYZE {table}")
     cursor.execute("DROP TABLE bench_admin_seed")
     cursor.execute(
@@ -145,6 +170,9 @@ def nothing() -> None:
 def build_scenarios(cursor) -> list[tuple[str, Callable[[int], str], Callable[[], None]]]:
     """(name, the path of the i-th request, what to do before each request)."""
     from django.core.cache import cache
+
+    from leads.admin.timeline import lead_timeline
+    from leads.models import Lead
 
     rng = random.Random(11)
     count = REQUESTS + WARMUP
@@ -166,9 +194,17 @@ def build_scenarios(cursor) -> list[tuple[str, Callable[[int], str], Callable[[]
     tag_ids = [tags[i * (len(tags) - 1) // (count - 1)] for i in range(count)]
     cursor.execute("SELECT id FROM bench_admin_heavy")
     (heavy,) = cursor.fetchone()
-    cursor.execute("SELECT count(*) FROM events_activity WHERE lead_id = %s", [heavy])
+    cursor.execute(
+        """SELECT (SELECT count(*) FROM events_activity WHERE lead_id = %s)
+                + (SELECT count(*) FROM leads_transaction WHERE lead_id = %s)""",
+        [heavy, heavy],
+    )
     (heavy_rows,) = cursor.fetchone()
     leads_url = "/admin/leads/lead/"
+    heavy_url = f"{leads_url}{heavy}/change/"
+    five_back = None
+    for _ in range(5):
+        five_back = lead_timeline(Lead.objects.get(pk=heavy), after=five_back).next_token
     scenarios = [
         ("lead list, unfiltered", lambda i: leads_url),
         ("lead list, 2nd page", lambda i: f"{leads_url}?p=2"),
@@ -176,8 +212,9 @@ def build_scenarios(cursor) -> list[tuple[str, Callable[[int], str], Callable[[]
         ("lead list, email prefix", lambda i: f"{leads_url}?q={prefixes[i]}"),
         ("lead list, Kartra id", lambda i: f"{leads_url}?q={leads[i][1]}"),
         ("lead list, tag filter", lambda i: f"{leads_url}?tag={tag_ids[i]}"),
-        (f"lead page ({heavy_rows} activity rows)", lambda i: f"{leads_url}{heavy}/change/"),
-        ("lead page, activity page 5", lambda i: f"{leads_url}{heavy}/change/?activity_page=5"),
+        (f"lead page ({heavy_rows} timeline rows)", lambda i: heavy_url),
+        ("lead page, timeline 5 pages back", lambda i: f"{heavy_url}?after={five_back}"),
+        ("lead page, purchases only", lambda i: f"{heavy_url}?timeline=purchases"),
         ("dashboard (admin index)", lambda i: "/admin/"),
     ]
     return [

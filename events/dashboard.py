@@ -22,9 +22,8 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Abs, Coalesce, TruncDate
 from django.utils import timezone
 
-from leads.admin.filters import REFUND_TYPES, SALE_TYPES
-from leads.admin.lead_page import ZERO, transaction_amount
 from leads.models import Lead, Transaction
+from leads.revenue import REFUND_TYPES, SALE_TYPES, ZERO, transaction_amount
 from leads.services.due import ACTIVE_STALE, NEVER, REQUESTED, STALE, due_backlog
 
 from .charts import ALERT, PALETTE, Chart, Series, bar_chart

@@ -78,37 +78,46 @@ class LeadAdmin(MirrorAdmin):
     hidden_fields = ("mirror_raw",)
     change_form_template = "admin/leads/lead/change_form.html"
     view_on_site = False
+    # The profile card (lead_page.Profile) shows what matters first; the form rows below it
+    # hold every field of the lead, folded.
     fieldsets = (
-        (None, {"fields": ("kartra_id", "email", "username", "score", "source", "source_id")}),
         (
-            "Name and contact",
+            "Profile details",
             {
+                "classes": ["collapse"],
                 "fields": (
+                    ("kartra_id", "username"),
                     ("first_name", "middle_name"),
                     ("last_name", "last_name2"),
+                    "email",
                     ("phone_country_code", "phone"),
                     "company",
                     "website",
                     "business_type",
                     "lead_preferred_time_zone",
-                )
+                    ("score", "source", "source_id"),
+                    ("date_joined", "referring_id"),
+                    ("ip", "ip_country"),
+                    "lead_picture",
+                    "notes",
+                ),
             },
         ),
         (
             "Address",
-            {"fields": ("address", "city", "zip", "state", "country", "sales_tax_id")},
-        ),
-        (
-            "Origin",
-            {"fields": ("date_joined", "referring_id", "ip", "ip_country", "lead_picture")},
+            {
+                "classes": ["collapse"],
+                "fields": ("address", "city", "zip", "state", "country", "sales_tax_id"),
+            },
         ),
         (
             "Social",
-            {"fields": ("facebook", "twitter", "linkedin", "google_plus"), "classes": ["collapse"]},
+            {"classes": ["collapse"], "fields": ("facebook", "twitter", "linkedin", "google_plus")},
         ),
         (
             "Consent and status",
             {
+                "classes": ["collapse"],
                 "fields": (
                     "gdpr_lead_status",
                     "gdpr_lead_status_date",
@@ -116,13 +125,13 @@ class LeadAdmin(MirrorAdmin):
                     "gdpr_lead_communications",
                     "blacklisted",
                     ("lead_deleted", "lead_deleted_date"),
-                    "notes",
-                )
+                ),
             },
         ),
         (
-            "Mirror",
+            "Mirror bookkeeping",
             {
+                "classes": ["collapse"],
                 "fields": (
                     "mirror_status",
                     "mirror_raw_source",
@@ -134,7 +143,7 @@ class LeadAdmin(MirrorAdmin):
                     "mirror_sets_replaced_at",
                     "mirror_last_activity_at",
                     "mirror_updated",
-                )
+                ),
             },
         ),
     )
@@ -229,11 +238,13 @@ class LeadAdmin(MirrorAdmin):
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
-            try:
-                page = int(request.GET.get("activity_page", "1"))
-            except ValueError:
-                page = 1
-            context.update(lead_page_sections(obj, activity_page=page))
+            context.update(
+                lead_page_sections(
+                    obj,
+                    timeline_kind=request.GET.get("timeline"),
+                    timeline_after=request.GET.get("after"),
+                )
+            )
             context["all_transactions_url"] = changelist_url(Transaction, lead=obj.pk)
             context["all_activity_url"] = changelist_url(Activity, lead=obj.pk)
             context["all_deliveries_url"] = changelist_url(Delivery, lead=obj.pk)

@@ -1,5 +1,6 @@
-"""Everything the lead's admin page shows besides its profile, read in a fixed number of
-queries whatever the number of tags, transactions or activity rows."""
+"""Everything the lead's admin page shows besides its form rows: the profile card at the top,
+the timeline, and the sections of detail below, read in a fixed number of queries whatever
+the number of tags, transactions or activity rows."""
 
 from __future__ import annotations
 
@@ -8,10 +9,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import DecimalField, Prefetch, Q, Sum, Value
-from django.db.models.functions import Abs, Coalesce
+from django.db.models import F, Prefetch
 
-from events.models import Activity, Delivery
+from events.models import Delivery
 from leads.models import (
     CalendarSubscription,
     CustomFieldValue,
@@ -19,66 +19,20 @@ from leads.models import (
     LeadTag,
     ListSubscription,
     MembershipAccess,
+    SequenceStatus,
     SequenceSubscription,
+    Subscription,
     SurveyAnswer,
     SurveyResult,
     Transaction,
 )
+from leads.revenue import SALE_TYPES, money_totals, transaction_amount
 
-from .filters import REFUND_TYPES, SALE_TYPES
+from .timeline import lead_timeline
 
-ACTIVITY_PER_PAGE = 50
 TRANSACTIONS_SHOWN = 100
 DELIVERIES_SHOWN = 20
-
-ZERO = Value(Decimal("0"), output_field=DecimalField(max_digits=14, decimal_places=2))
-
-
-def transaction_amount():
-    """What a transaction moved: ``amount``, which get_lead and webhooks both fill (the API
-    reads it too); ``full_amount`` for a row stored before webhooks filled it."""
-    return Coalesce("amount", "full_amount", ZERO)
-
-
-def money_totals(transactions) -> dict[str, Decimal]:
-    """Sales (sales and rebills), refunds (refunds, partial refunds, chargebacks) and net.
-
-    Refund amounts are taken by absolute value: the docs do not say which sign Kartra
-    sends, and a refund must lower the net either way.
-    """
-    amount = transaction_amount()
-    totals = transactions.aggregate(
-        sales=Coalesce(Sum(amount, filter=Q(transaction_type__in=SALE_TYPES)), ZERO),
-        refunds=Coalesce(Sum(Abs(amount), filter=Q(transaction_type__in=REFUND_TYPES)), ZERO),
-    )
-    totals["net"] = totals["sales"] - totals["refunds"]
-    return totals
-
-
-@dataclass
-class ActivityPage:
-    rows: list[Activity]
-    number: int
-    has_previous: bool
-    has_next: bool
-    per_page: int = ACTIVITY_PER_PAGE
-
-
-def lead_activity_page(lead: Lead, *, page: int) -> ActivityPage:
-    """One page of the lead's timeline, newest first, without counting the whole timeline."""
-    page = max(page, 1)
-    offset = (page - 1) * ACTIVITY_PER_PAGE
-    rows = list(
-        Activity.objects.filter(lead=lead)
-        .select_related("asset", "product", "transaction")
-        .order_by("-occurred_at", "-id")[offset : offset + ACTIVITY_PER_PAGE + 1]
-    )
-    return ActivityPage(
-        rows=rows[:ACTIVITY_PER_PAGE],
-        number=page,
-        has_previous=page > 1,
-        has_next=len(rows) > ACTIVITY_PER_PAGE,
-    )
+CUSTOM_VALUES_IN_CARD = 8
 
 
 def hosts_text(hosts: Any) -> str:
@@ -102,9 +56,47 @@ def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
 
 
-def lead_page_sections(lead: Lead, *, activity_page: int = 1) -> dict[str, Any]:
-    """The lead page's sections, each a list read with its related rows joined."""
-    transactions = Transaction.objects.filter(lead=lead)
+@dataclass
+class Profile:
+    """The card at the top of the lead page: who the lead is and where they stand."""
+
+    tags: list[LeadTag]
+    lists: list[ListSubscription]
+    sequences: list[SequenceSubscription]
+    memberships: list[MembershipAccess]
+    custom_values: list[CustomFieldValue]
+    more_custom_values: int
+    totals: dict[str, Decimal]
+    last_purchase: Transaction | None
+    subscriptions: list[Subscription]
+
+
+NEWEST_FIRST = (F("transaction_date").desc(nulls_last=True), "-kartra_id")
+
+
+def last_purchase(transactions: list[Transaction], shown_all: bool, lead: Lead):
+    """The newest sale or rebill: among the transactions the page lists when it lists them
+    all, else read on its own."""
+    found = next((txn for txn in transactions if txn.transaction_type in SALE_TYPES), None)
+    if found is not None or shown_all:
+        return found
+    return (
+        Transaction.objects.filter(lead=lead, transaction_type__in=SALE_TYPES)
+        .select_related("product")
+        .annotate(amount_moved=transaction_amount())
+        .order_by(*NEWEST_FIRST)
+        .first()
+    )
+
+
+def lead_relations(lead: Lead) -> dict[str, Any]:
+    """Every row of the lead's relations the page lists, each read with what it points at."""
+    transactions = list(
+        Transaction.objects.filter(lead=lead)
+        .select_related("product")
+        .annotate(amount_moved=transaction_amount())
+        .order_by(*NEWEST_FIRST)[: TRANSACTIONS_SHOWN + 1]
+    )
     calendar_subscriptions = list(
         CalendarSubscription.objects.filter(lead=lead)
         .select_related("calendar", "calendar_class")
@@ -115,36 +107,76 @@ def lead_page_sections(lead: Lead, *, activity_page: int = 1) -> dict[str, Any]:
         subscription.hosts_text = hosts_text(subscription.hosts)
     answers = SurveyAnswer.objects.select_related("question").prefetch_related("options")
     return {
-        "custom_values": CustomFieldValue.objects.filter(lead=lead)
-        .select_related("field")
-        .prefetch_related("options")
-        .order_by("field__identifier"),
-        "tags": LeadTag.objects.filter(lead=lead)
-        .select_related("tag")
-        .order_by("-active", "tag__name"),
-        "lists": ListSubscription.objects.filter(lead=lead)
-        .select_related("list")
-        .order_by("-active", "list__name"),
-        "sequences": SequenceSubscription.objects.filter(lead=lead)
-        .select_related("sequence")
-        .order_by("sequence__name"),
-        "memberships": MembershipAccess.objects.filter(lead=lead)
-        .select_related("membership", "level")
-        .order_by("-active", "membership__name"),
-        "transactions": transactions.select_related("product")
-        .annotate(amount_moved=transaction_amount())
-        .order_by("-transaction_date", "-kartra_id")[:TRANSACTIONS_SHOWN],
-        "transactions_shown": TRANSACTIONS_SHOWN,
-        "totals": money_totals(transactions),
+        "custom_values": list(
+            CustomFieldValue.objects.filter(lead=lead)
+            .select_related("field")
+            .prefetch_related("options")
+            .order_by("field__identifier")
+        ),
+        "tags": list(
+            LeadTag.objects.filter(lead=lead).select_related("tag").order_by("-active", "tag__name")
+        ),
+        "lists": list(
+            ListSubscription.objects.filter(lead=lead)
+            .select_related("list")
+            .order_by("-active", "list__name")
+        ),
+        "sequences": list(
+            SequenceSubscription.objects.filter(lead=lead)
+            .select_related("sequence")
+            .order_by("sequence__name")
+        ),
+        "memberships": list(
+            MembershipAccess.objects.filter(lead=lead)
+            .select_related("membership", "level")
+            .order_by("-active", "membership__name")
+        ),
+        "transactions": transactions[:TRANSACTIONS_SHOWN],
+        "all_transactions_shown": len(transactions) <= TRANSACTIONS_SHOWN,
+        "totals": money_totals(Transaction.objects.filter(lead=lead)),
         "calendar_subscriptions": calendar_subscriptions,
         "survey_results": SurveyResult.objects.filter(lead=lead)
         .select_related("survey")
         .prefetch_related(Prefetch("answers", queryset=answers.order_by("question__kartra_id")))
-        .order_by("-completed_at", "pk"),
-        "activity": lead_activity_page(lead, page=activity_page),
+        .order_by(F("completed_at").desc(nulls_last=True), "pk"),
         "deliveries": Delivery.objects.filter(lead=lead)
         .defer("body", "headers", "traceback")
         .order_by("-received_at", "-id")[:DELIVERIES_SHOWN],
+    }
+
+
+def lead_profile(lead: Lead, relations: dict[str, Any]) -> Profile:
+    """The card: what the lead holds now, taken from the rows the sections list."""
+    custom_values = relations["custom_values"]
+    return Profile(
+        tags=[link for link in relations["tags"] if link.active],
+        lists=[subscription for subscription in relations["lists"] if subscription.active],
+        sequences=[each for each in relations["sequences"] if each.status == SequenceStatus.ACTIVE],
+        memberships=[access for access in relations["memberships"] if access.active],
+        custom_values=custom_values[:CUSTOM_VALUES_IN_CARD],
+        more_custom_values=max(len(custom_values) - CUSTOM_VALUES_IN_CARD, 0),
+        totals=relations["totals"],
+        last_purchase=last_purchase(
+            relations["transactions"], relations["all_transactions_shown"], lead
+        ),
+        subscriptions=list(
+            Subscription.objects.filter(lead=lead, cancelled=False)
+            .select_related("product")
+            .order_by("-kartra_id")
+        ),
+    )
+
+
+def lead_page_sections(
+    lead: Lead, *, timeline_kind: str | None = None, timeline_after: str | None = None
+) -> dict[str, Any]:
+    """The profile card, one page of the timeline, and the detail sections."""
+    relations = lead_relations(lead)
+    return {
+        **relations,
+        "profile": lead_profile(lead, relations),
+        "timeline": lead_timeline(lead, kind=timeline_kind, after=timeline_after),
+        "transactions_shown": TRANSACTIONS_SHOWN,
         "deliveries_shown": DELIVERIES_SHOWN,
         "raw_json": pretty_json(lead.mirror_raw),
     }

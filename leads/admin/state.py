@@ -27,11 +27,12 @@ from leads.models import (
     Tag,
     Transaction,
 )
+from leads.revenue import transaction_amount
 
 from .base import MirrorAdmin, ReadOnlyTabularInline, admin_link
 from .filters import related_filter
 from .lead import AUTOCOMPLETE_MEDIA_CSS, AUTOCOMPLETE_MEDIA_JS
-from .lead_page import hosts_text, pretty_json, transaction_amount
+from .lead_page import hosts_text, pretty_json
 from .search import LeadSearchMixin
 
 

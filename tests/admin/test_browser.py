@@ -1,7 +1,9 @@
 """The admin in a real browser: headless Chromium (Debian's chromium and chromium-driver)
 against a live server of its own on 127.0.0.1. Logs in, searches a lead by email, filters
-by tag through the autocomplete box, opens the lead, then the dashboard; fails on any
-JavaScript error.
+by tag through the autocomplete box, opens a rich lead and an empty one (their profile
+cards must be on the first screen at 1440x900), then the dashboard; fails on any JavaScript
+error. Screenshots of every step are kept in ``.artifacts/screenshots/`` (or
+``$KARTRA_SCREENSHOTS``).
 
 Skipped when Chromium is not installed, except under CI=true, where it must run.
 """
@@ -13,6 +15,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+
+from leads.models import Lead
 
 from .conftest import make_delivery, make_lead, make_lead_graph, make_sync_run
 
@@ -29,9 +33,15 @@ CHROMIUM_FLAGS = (
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--window-size=1400,1000",
+    "--window-size=1440,900",
 )
 WAIT_SECONDS = 15
+# Where the screenshots of each run are kept (CI keeps them as artefacts; README names it).
+SCREENSHOTS = Path(
+    os.environ.get(
+        "KARTRA_SCREENSHOTS", Path(__file__).resolve().parents[2] / ".artifacts" / "screenshots"
+    )
+)
 
 
 def _require_browser() -> None:
@@ -91,6 +101,21 @@ def loopback_server(settings, transactional_db):
         server.stop()
 
 
+def above_the_fold(driver, *ids: str) -> dict[str, str]:
+    """The text of each element, having checked it is on the first screen, unscrolled."""
+    driver.execute_script("window.scrollTo(0, 0)")
+    height = driver.execute_script("return window.innerHeight")
+    texts = {}
+    for ident in ids:
+        element = driver.find_element("id", ident)
+        bottom = driver.execute_script(
+            "return arguments[0].getBoundingClientRect().bottom", element
+        )
+        assert 0 < bottom <= height, f"#{ident} ends at {bottom}px, below the fold ({height}px)"
+        texts[ident] = element.text
+    return texts
+
+
 class Session:
     """The browser plus what the test checks after every page: console errors, a picture."""
 
@@ -134,10 +159,11 @@ def test_admin_in_headless_chromium(loopback_server, browser, tmp_path, django_u
     graph = make_lead_graph(2, email="searched.lead@example.com")
     for _ in range(3):
         make_lead()
+    empty = Lead.objects.create(email="empty.lead@example.com")
     make_delivery(lead=graph.lead, action="buy_product")
     make_sync_run()
     wait = WebDriverWait(browser, WAIT_SECONDS)
-    session = Session(browser, loopback_server.url, tmp_path / "screenshots")
+    session = Session(browser, loopback_server.url, SCREENSHOTS)
 
     # "/" leads to the admin, which asks to log in.
     session.open("/")
@@ -185,16 +211,42 @@ def test_admin_in_headless_chromium(loopback_server, browser, tmp_path, django_u
     rows = browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
     assert len(rows) == 1 and "searched.lead@example.com" in rows[0].text
 
-    # Open the lead: its tags and transactions are there.
+    # Open the lead: the card above the fold, then the folded sections.
     rows[0].find_element(By.CSS_SELECTOR, "th a").click()
-    wait.until(ec.presence_of_element_located((By.ID, "tags")))
+    wait.until(ec.presence_of_element_located((By.ID, "profile")))
     session.settle()
-    tags = browser.find_element(By.ID, "tags").text
-    assert all(tag.name in tags for tag in graph.tags)
+    card = above_the_fold(browser, "profile-contact", "profile-holdings", "profile-revenue")
+    assert "searched.lead@example.com" in card["profile-contact"]
+    assert graph.lead.phone in card["profile-contact"] and "SCORE\n10" in card["profile-contact"]
+    held = [tag.name for i, tag in enumerate(graph.tags) if i % 5 != 4]
+    assert all(name in card["profile-holdings"] for name in held)
+    assert "step 1" in card["profile-holdings"] and "Gold" in card["profile-holdings"]
+    assert browser.find_element(By.ID, "profile-net").text == "140.00"
+    assert graph.products[1].name in card["profile-revenue"]  # an active subscription
+    assert "last webhook" in above_the_fold(browser, "profile-mirror")["profile-mirror"]
+    assert browser.find_element(By.CSS_SELECTOR, ".kartra-object-tool").is_displayed()
+    session.snap("04-lead")
+    browser.find_element(By.CSS_SELECTOR, "#tags > summary").click()
+    assert all(tag.name in browser.find_element(By.ID, "tags").text for tag in graph.tags)
+    browser.find_element(By.CSS_SELECTOR, "#transactions > summary").click()
     transactions = browser.find_element(By.ID, "transactions").text
     assert "Sale" in transactions and "Refund" in transactions
     assert browser.find_element(By.ID, "total-net").text == "140.00"
-    session.snap("04-lead")
+    timeline = browser.find_element(By.ID, "timeline")
+    timeline.find_element(By.LINK_TEXT, "Purchases").click()
+    wait.until(ec.url_contains("timeline=purchases"))
+    session.settle()
+    kinds = browser.find_elements(By.CSS_SELECTOR, "#timeline tbody td:nth-child(2)")
+    assert kinds and {cell.text for cell in kinds} == {"Purchases"}
+    session.snap("05-lead-sections")
+
+    # A lead known by email only: the card is there, and says what is not known.
+    session.open(f"/admin/leads/lead/{empty.pk}/change/")
+    card = above_the_fold(browser, "profile-contact", "profile-holdings", "profile-revenue")
+    assert "empty.lead@example.com" in card["profile-contact"]
+    assert "not known yet" in card["profile-contact"] and "No tags." in card["profile-holdings"]
+    assert "Nothing on this lead's timeline yet." in browser.find_element(By.ID, "timeline").text
+    session.snap("06-empty-lead")
 
     # The dashboard and its charts.
     session.open("/admin/")
@@ -202,7 +254,7 @@ def test_admin_in_headless_chromium(loopback_server, browser, tmp_path, django_u
     assert len(charts) == 4
     assert browser.find_elements(By.CSS_SELECTOR, "#kartra-dashboard svg rect")
     assert all(chart.size["width"] > 200 for chart in charts)
-    shot = session.snap("05-dashboard")
+    shot = session.snap("07-dashboard")
     assert shot.stat().st_size > 10_000
 
     assert not session.errors, "JavaScript console errors:\n" + "\n".join(session.errors)

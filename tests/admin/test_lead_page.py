@@ -1,4 +1,4 @@
-"""The lead page: every section, totals, a paged timeline, the raw JSON."""
+"""The lead page: the profile card, the merged timeline, every detail section, the raw JSON."""
 
 from datetime import timedelta
 from decimal import Decimal
@@ -8,8 +8,19 @@ from django.urls import reverse
 from django.utils import timezone
 
 from events.models import Activity
-from leads.admin.lead_page import ACTIVITY_PER_PAGE, hosts_text
-from leads.models import Transaction, TransactionType
+from leads.admin.lead_page import hosts_text
+from leads.admin.timeline import PER_PAGE, Position, lead_timeline
+from leads.models import (
+    CalendarEvent,
+    Lead,
+    LeadTag,
+    SequenceStatus,
+    SequenceSubscription,
+    Subscription,
+    SurveyResult,
+    Transaction,
+    TransactionType,
+)
 
 from .conftest import make_lead, make_lead_graph, observed
 
@@ -35,13 +46,13 @@ def test_every_section_is_there(admin_client):
         "transactions",
         "calendars",
         "surveys",
-        "activity",
+        "timeline",
         "deliveries",
         "raw-json",
     ):
         assert f'id="{section}"' in content, section
     # Profile fieldsets.
-    for heading in ("Name and contact", "Address", "Consent and status", "Mirror"):
+    for heading in ("Profile details", "Address", "Consent and status", "Mirror bookkeeping"):
         assert heading in content
     for tag in graph.tags:
         assert tag.name in content
@@ -49,7 +60,7 @@ def test_every_section_is_there(admin_client):
     assert "Gold" in content  # membership level
     assert "Grace Hopper &lt;grace@example.com&gt;" in content  # calendar hosts
     assert "Question 0?" in content and "Answer 0" in content  # survey answers
-    assert "lead_visits_page" in content  # activity and deliveries
+    assert "lead_visits_page" in content  # deliveries
     assert "&quot;email&quot;: &quot;" in content  # pretty raw JSON
 
 
@@ -80,26 +91,6 @@ def test_transaction_totals(admin_client):
     assert 'id="total-net"><strong>145.50</strong>' in content
 
 
-def test_activity_is_paged_newest_first(admin_client):
-    lead = make_lead()
-    now = timezone.now()
-    Activity.objects.bulk_create(
-        Activity(lead=lead, action=f"visit-{i:03d}", occurred_at=now - timedelta(minutes=i))
-        for i in range(ACTIVITY_PER_PAGE + 7)
-    )
-    first = page(admin_client, lead).context["activity"]
-    assert [row.action for row in first.rows[:2]] == ["visit-000", "visit-001"]
-    assert len(first.rows) == ACTIVITY_PER_PAGE and first.has_next and not first.has_previous
-    second = page(admin_client, lead, activity_page=2).context["activity"]
-    assert [row.action for row in second.rows] == [
-        f"visit-{i:03d}" for i in range(ACTIVITY_PER_PAGE, ACTIVITY_PER_PAGE + 7)
-    ]
-    assert second.has_previous and not second.has_next
-    content = page(admin_client, lead, activity_page=2).content.decode()
-    assert "?activity_page=1#activity" in content
-    assert page(admin_client, lead, activity_page="junk").context["activity"].number == 1
-
-
 def test_a_lead_with_nothing_renders(admin_client):
     content = page(admin_client, make_lead(mirror_raw={})).content.decode()
     assert "No tags." in content and "No transactions." in content
@@ -108,3 +99,136 @@ def test_a_lead_with_nothing_renders(admin_client):
 def test_hosts_text_tolerates_odd_shapes():
     assert hosts_text(None) == ""
     assert hosts_text(["someone", {"host_email_address": "a@b.c"}]) == "someone, a@b.c"
+
+
+def section(content: str, ident: str) -> str:
+    """The HTML of the element with this id, up to the next profile panel or section."""
+    start = content.index(f'id="{ident}"')
+    ends = [content.find(marker, start + 1) for marker in ("<section", "<details", 'id="timeline"')]
+    return content[start : min(end for end in ends if end != -1)]
+
+
+def test_the_profile_card_says_who_the_lead_is_and_what_they_hold(admin_client):
+    graph = make_lead_graph(3, company="Analytical Engines Ltd", phone_country_code="+44")
+    lead = graph.lead
+    removed = LeadTag.objects.filter(lead=lead, active=True).first()
+    removed.active = False
+    removed.save()
+    SequenceSubscription.objects.filter(lead=lead, step=2).update(
+        status=SequenceStatus.UNSUBSCRIBED
+    )
+    cancelled = Subscription.objects.filter(lead=lead).first()
+    Subscription.objects.filter(pk=cancelled.pk).update(cancelled=True)
+    content = page(admin_client, lead).content.decode()
+
+    contact = section(content, "profile-contact")
+    assert lead.email in contact and f"+44 {lead.phone}" in contact
+    assert "Analytical Engines Ltd" in contact and str(lead.kartra_id) in contact
+    chips = section(content, "profile-tags")
+    held = LeadTag.objects.filter(lead=lead, active=True).select_related("tag")
+    assert sorted(chip for chip in (link.tag.name for link in held) if chip in chips) == sorted(
+        link.tag.name for link in held
+    )
+    assert removed.tag.name not in chips
+    sequences = section(content, "profile-sequences")
+    assert "step 0" in sequences and "step 1" in sequences and "step 2" not in sequences
+    assert "Gold" in section(content, "profile-memberships")
+    # Three sales of 100.00 and three refunds of 30.00.
+    assert "300.00" in section(content, "profile-sales")
+    assert "90.00" in section(content, "profile-refunds")
+    assert "210.00" in section(content, "profile-net")
+    assert "Product" in section(content, "profile-last-purchase")
+    subscriptions = section(content, "profile-subscriptions")
+    assert subscriptions.count("<a ") == 2 and cancelled.product.name not in subscriptions
+    assert "last webhook" in section(content, "profile-mirror")
+
+
+def test_an_empty_lead_has_a_card_and_an_empty_timeline(admin_client):
+    lead = Lead.objects.create(email="imported@example.com")  # known by email only
+    content = page(admin_client, lead).content.decode()
+    assert "not known yet" in section(content, "profile-contact")
+    assert "No tags." in section(content, "profile-tags")
+    assert "none" in section(content, "profile-last-purchase")
+    assert "Nothing on this lead's timeline yet." in content
+
+
+def test_the_timeline_merges_every_kind_newest_first(admin_client):
+    graph = make_lead_graph(1)
+    lead = graph.lead
+    now = timezone.now()
+    Transaction.objects.filter(lead=lead, transaction_type=TransactionType.SALE).update(
+        transaction_date=now - timedelta(days=4)
+    )
+    Transaction.objects.filter(lead=lead, transaction_type=TransactionType.REFUND).update(
+        transaction_date=now - timedelta(days=1)
+    )
+    CalendarEvent.objects.filter(subscription__lead=lead).update(starts_at=now - timedelta(days=2))
+    SurveyResult.objects.filter(lead=lead).update(completed_at=now - timedelta(days=3))
+    Activity.objects.create(lead=lead, action="assign_tag", occurred_at=now, details={"tag": "VIP"})
+    Transaction.objects.create(  # undated: in the transactions section, not on the timeline
+        kartra_id=999_003, lead=lead, transaction_type=TransactionType.SALE, **observed()
+    )
+
+    timeline = page(admin_client, lead).context["timeline"]
+    assert [(entry.kind.name, entry.title) for entry in timeline.entries] == [
+        ("activity", "Tag assigned"),
+        ("purchases", f"Refund: {graph.products[0].name}"),
+        ("calendar", "Calendar session (active)"),
+        ("surveys", f"Completed survey: Survey {lead.pk}-0"),
+        ("purchases", f"Sale: {graph.products[0].name}"),
+    ]
+    # The purchase's own webhook activity is shown as the purchase, not twice.
+    assert all(entry.title != "Lead visits page" for entry in timeline.entries)
+    refund = timeline.entries[1]
+    assert refund.amount == Decimal("30.00") and refund.negative
+    assert timeline.entries[0].detail == "VIP" and timeline.next_token is None
+
+    only = page(admin_client, lead, timeline="purchases").context["timeline"]
+    assert {entry.kind.name for entry in only.entries} == {"purchases"}
+    assert len(only.entries) == 2
+
+
+def test_the_timeline_pages_by_cursor_without_skipping_or_repeating(admin_client):
+    lead = make_lead()
+    now = timezone.now()
+    # Activity and purchases interleaved, with ties on the same instant across kinds.
+    Activity.objects.bulk_create(
+        Activity(lead=lead, action=f"visit-{i:03d}", occurred_at=now - timedelta(minutes=i // 2))
+        for i in range(PER_PAGE + 20)
+    )
+    Transaction.objects.bulk_create(
+        Transaction(
+            kartra_id=700_000 + i,
+            lead=lead,
+            transaction_type=TransactionType.SALE,
+            transaction_date=now - timedelta(minutes=i),
+            **observed(),
+        )
+        for i in range(30)
+    )
+    seen, after, pages = [], None, 0
+    while True:
+        params = {"after": after} if after else {}
+        timeline = page(admin_client, lead, **params).context["timeline"]
+        seen.extend((entry.kind.name, entry.key) for entry in timeline.entries)
+        pages += 1
+        after = timeline.next_token
+        if after is None:
+            break
+    assert pages == 2 and len(seen) == PER_PAGE + 20 + 30 == len(set(seen))
+    full = lead_timeline(lead, per_page=1000).entries
+    assert [(entry.kind.name, entry.key) for entry in full] == seen
+    content = page(admin_client, lead).content.decode()
+    assert 'rel="next"' in content and "Newest" not in content
+    token = lead_timeline(lead).next_token
+    assert Position.parse(token).token() == token  # a token survives its round trip
+    second = page(admin_client, lead, after=token).content.decode()
+    assert "&larr; Newest" in second and 'rel="next"' not in second
+
+
+def test_a_bad_cursor_or_kind_shows_the_newest_page_of_everything(admin_client):
+    lead = make_lead()
+    Activity.objects.create(lead=lead, action="assign_tag", occurred_at=timezone.now())
+    for params in ({"after": "junk"}, {"after": "1.2"}, {"timeline": "nope"}, {"after": "9" * 40}):
+        timeline = page(admin_client, lead, **params).context["timeline"]
+        assert timeline.kind is None and timeline.is_first and len(timeline.entries) == 1

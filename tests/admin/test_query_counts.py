@@ -18,7 +18,9 @@ ON_POSTGRES = connection.vendor == "postgresql"
 # Pinned counts: session + user (2), then the page's own. A list: its count and its rows,
 # plus the source/action filter's values; an unfiltered list on PostgreSQL asks pg_class
 # for an estimate first (+1); a chosen autocomplete filter reads its label (+1). The lead
-# page: the lead, then one query per section (two or three where rows have children).
+# page: the lead, then one query per section (two or three where rows have children), the
+# card's active subscriptions, and one per kind of timeline row (activity, purchases,
+# calendar sessions, survey results).
 # The dashboard: four charts, the refresh backlog (each of the due queue's four classes: a
 # bounded count and its oldest lead), the last sync run, recent actions.
 ESTIMATE = 1 if ON_POSTGRES else 0
@@ -26,7 +28,7 @@ PINNED = {
     "lead changelist": 5 + ESTIMATE,
     "lead changelist searched": 5,
     "lead changelist filtered by tag": 6,
-    "lead page": 18,
+    "lead page": 22,
     "tag changelist": 4 + ESTIMATE,
     "delivery changelist": 5 + ESTIMATE,
     "dashboard": 16,

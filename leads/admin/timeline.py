@@ -1,0 +1,264 @@
+"""A lead's timeline: activity, purchases, calendar sessions and survey results merged into
+one list, newest first, paged by a cursor so the hundredth page costs what the first does.
+
+Each kind is read by its own query, ordered by time and limited to one page plus one row;
+the rows are merged in Python. Rows with no date (a transaction Kartra sent undated) are
+left out of the timeline; the lead page's sections list them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from django.db.models import Q
+from django.urls import reverse
+
+from events.models import Activity
+from leads.models import CalendarEvent, Lead, SurveyResult, Transaction
+from leads.revenue import REFUND_TYPES, transaction_amount
+
+PER_PAGE = 50
+
+# What each webhook action means, as the timeline says it.
+ACTION_LABELS = {
+    "lead_created": "Lead created",
+    "list_subscription": "Subscribed to list",
+    "list_unsubscription": "Unsubscribed from list",
+    "assign_tag": "Tag assigned",
+    "unassign_tag": "Tag removed",
+    "filled_form": "Filled a form",
+    "sequence_subscription": "Subscribed to sequence",
+    "sequence_unsubscription": "Unsubscribed from sequence",
+    "sequence_completion": "Completed sequence",
+    "click_tracking_link": "Clicked a tracking link",
+    "click_page_split_test_link": "Clicked a split-test link",
+    "buy_product": "Bought",
+    "refund_product": "Refunded",
+    "partial_refund_product": "Partially refunded",
+    "cancel_subscription": "Cancelled a subscription",
+    "video_play": "Played a video",
+    "video_complete": "Watched a video to the end",
+    "reaches_score": "Reached a score",
+    "membership_granted": "Membership granted",
+    "membership_revoked": "Membership revoked",
+    "affiliate_signup": "Signed up as affiliate",
+    "jv_signup": "Signed up as JV partner",
+    "kartra_page_visit": "Visited a page",
+    "calendar_subscribe": "Booked a calendar",
+    "calendar_complete": "Completed a calendar session",
+    "calendar_cancel": "Cancelled a calendar booking",
+    "survey_complete": "Completed a survey",
+}
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One kind of timeline row: its query-string name, label and place among equal times."""
+
+    name: str
+    label: str
+    rank: int  # among rows of the same instant, the higher rank is listed first
+
+
+PURCHASES = Kind("purchases", "Purchases", 3)
+CALENDAR = Kind("calendar", "Calendar", 2)
+SURVEYS = Kind("surveys", "Surveys", 1)
+ACTIVITY = Kind("activity", "Activity", 0)
+KINDS = (ACTIVITY, PURCHASES, CALENDAR, SURVEYS)
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a page starts: just after the row at ``at`` of ``rank`` with key ``key``."""
+
+    at: datetime
+    rank: int
+    key: int
+
+    def token(self) -> str:
+        micros = int(self.at.timestamp() * 1_000_000)
+        return f"{micros}.{self.rank}.{self.key}"
+
+    @classmethod
+    def parse(cls, token: str | None) -> Position | None:
+        """The position a ``token()`` names; None (the newest page) for anything else."""
+        try:
+            micros, rank, key = (int(part) for part in (token or "").split("."))
+            at = datetime.fromtimestamp(micros / 1_000_000, tz=UTC)
+        except (ValueError, OverflowError, OSError):
+            return None
+        return cls(at=at, rank=rank, key=key)
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: datetime
+    kind: Kind
+    key: int
+    title: str
+    detail: str = ""
+    url: str = ""
+    amount: Decimal | None = None
+    negative: bool = False
+
+    @property
+    def position(self) -> Position:
+        return Position(at=self.at, rank=self.kind.rank, key=self.key)
+
+
+@dataclass
+class TimelinePage:
+    entries: list[Entry]
+    kinds: tuple[Kind, ...]
+    kind: Kind | None  # the one kind shown, or None for all
+    is_first: bool
+    next_token: str | None
+
+
+def older_than(position: Position | None, rank: int, time: str, key: str = "pk") -> Q:
+    """The rows of one kind that come after ``position`` in (time, rank, key) descending."""
+    if position is None:
+        return Q()
+    if rank < position.rank:
+        return Q(**{f"{time}__lte": position.at})
+    if rank > position.rank:
+        return Q(**{f"{time}__lt": position.at})
+    return Q(**{f"{time}__lt": position.at}) | Q(**{time: position.at, f"{key}__lt": position.key})
+
+
+def action_label(action: str) -> str:
+    return ACTION_LABELS.get(action) or action.replace("_", " ").capitalize()
+
+
+def admin_url(name: str, pk: int) -> str:
+    return reverse(f"admin:{name}_change", args=[pk])
+
+
+def activity_entries(lead: Lead, position: Position | None, limit: int) -> Iterable[Entry]:
+    # A purchase's webhook links its transaction, which the timeline shows as a purchase.
+    rows = (
+        Activity.objects.filter(lead=lead, transaction__isnull=True)
+        .filter(older_than(position, ACTIVITY.rank, "occurred_at"))
+        .select_related("asset", "product")
+        .order_by("-occurred_at", "-pk")[:limit]
+    )
+    for row in rows:
+        details = [str(value) for value in (row.details or {}).values() if value not in ("", None)]
+        targets = [str(target) for target in (row.asset, row.product) if target is not None]
+        if row.points is not None:
+            targets.append(f"score {row.points}")
+        yield Entry(
+            at=row.occurred_at,
+            kind=ACTIVITY,
+            key=row.pk,
+            title=action_label(row.action),
+            detail=" · ".join(targets + details),
+            url=admin_url("events_activity", row.pk),
+        )
+
+
+def purchase_entries(lead: Lead, position: Position | None, limit: int) -> Iterable[Entry]:
+    rows = (
+        Transaction.objects.filter(lead=lead, transaction_date__isnull=False)
+        .filter(older_than(position, PURCHASES.rank, "transaction_date"))
+        .select_related("product")
+        .annotate(amount_moved=transaction_amount())
+        .order_by("-transaction_date", "-pk")[:limit]
+    )
+    for row in rows:
+        product = str(row.product) if row.product_id else "unknown product"
+        yield Entry(
+            at=row.transaction_date,
+            kind=PURCHASES,
+            key=row.pk,
+            title=f"{row.get_transaction_type_display().capitalize()}: {product}",
+            detail=" · ".join(
+                part
+                for part in (
+                    f"price point {row.price_point}" if row.price_point else "",
+                    f"transaction {row.kartra_id}",
+                )
+                if part
+            ),
+            url=admin_url("leads_transaction", row.pk),
+            amount=abs(row.amount_moved),
+            negative=row.transaction_type in REFUND_TYPES,
+        )
+
+
+def calendar_entries(lead: Lead, position: Position | None, limit: int) -> Iterable[Entry]:
+    rows = (
+        CalendarEvent.objects.filter(subscription__lead=lead)
+        .filter(older_than(position, CALENDAR.rank, "starts_at"))
+        .select_related("subscription__calendar", "subscription__calendar_class")
+        .order_by("-starts_at", "-pk")[:limit]
+    )
+    for row in rows:
+        subscription = row.subscription
+        calendar_class = subscription.calendar_class
+        where = " · ".join(
+            part
+            for part in (str(subscription.calendar), calendar_class and calendar_class.name)
+            if part
+        )
+        length = f"{row.duration_minutes} min" if row.duration_minutes else ""
+        yield Entry(
+            at=row.starts_at,
+            kind=CALENDAR,
+            key=row.pk,
+            title=f"Calendar session ({subscription.get_status_display()})",
+            detail=" · ".join(part for part in (where, length) if part),
+            url=admin_url("leads_calendarsubscription", subscription.pk),
+        )
+
+
+def survey_entries(lead: Lead, position: Position | None, limit: int) -> Iterable[Entry]:
+    rows = (
+        SurveyResult.objects.filter(lead=lead, completed_at__isnull=False)
+        .filter(older_than(position, SURVEYS.rank, "completed_at"))
+        .select_related("survey")
+        .order_by("-completed_at", "-pk")[:limit]
+    )
+    for row in rows:
+        score = f"score {row.score.normalize():f}" if row.score is not None else ""
+        yield Entry(
+            at=row.completed_at,
+            kind=SURVEYS,
+            key=row.pk,
+            title=f"Completed {row.survey.get_survey_type_display() or 'survey'}: {row.survey}",
+            detail=score,
+            url=admin_url("leads_survey", row.survey_id),
+        )
+
+
+SOURCES: dict[str, Callable[[Lead, Position | None, int], Iterable[Entry]]] = {
+    ACTIVITY.name: activity_entries,
+    PURCHASES.name: purchase_entries,
+    CALENDAR.name: calendar_entries,
+    SURVEYS.name: survey_entries,
+}
+
+
+def lead_timeline(
+    lead: Lead, *, kind: str | None = None, after: str | None = None, per_page: int = PER_PAGE
+) -> TimelinePage:
+    """One page of the lead's timeline, newest first, of every kind or of ``kind`` only,
+    starting after the row the ``after`` token names (from a previous page's
+    ``next_token``). One query per kind shown, none of them counting."""
+    shown = next((each for each in KINDS if each.name == kind), None)
+    position = Position.parse(after)
+    entries: list[Entry] = []
+    for each in (shown,) if shown else KINDS:
+        entries.extend(SOURCES[each.name](lead, position, per_page + 1))
+    entries.sort(key=lambda entry: (entry.at, entry.kind.rank, entry.key), reverse=True)
+    page = entries[:per_page]
+    return TimelinePage(
+        entries=page,
+        kinds=KINDS,
+        kind=shown,
+        is_first=position is None,
+        next_token=page[-1].position.token() if len(entries) > per_page else None,
+    )
