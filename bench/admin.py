@@ -20,6 +20,7 @@ import os
 import random
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -66,11 +67,12 @@ ADMIN_SEED_SQL = [
     # A refresh run every half hour; some hit Kartra's rate limit.
     f"""INSERT INTO events_syncrun (kind, arguments, started_at, finished_at, status,
             leads_refreshed, leads_unchanged, leads_not_found, leads_failed, api_calls,
-            throttled, retries, errors)
+            throttled, retries, errors, host)
         SELECT 'refresh', '{{}}'::jsonb, now() - g * interval '30 minutes',
             now() - g * interval '30 minutes' + interval '4 minutes',
             CASE WHEN g % 50 = 0 THEN 'partial' ELSE 'succeeded' END,
-            1000 + g % 300, 200, g % 5, g % 50 / 49, 1300 + g % 400, g % 7, g % 7, '[]'::jsonb
+            1000 + g % 300, 200, g % 5, g % 50 / 49, 1300 + g % 400, g % 7, g % 7, '[]'::jsonb,
+            'bench'
         FROM generate_series(1, {DAYS * 48}) g""",
     # The heavy lead: hundreds of activity rows, a few of each relation already seeded.
     f"""INSERT INTO events_activity (lead_id, action, occurred_at, points, details,
@@ -235,6 +237,8 @@ def main() -> None:
     api.ensure_database()
     import django
 
+    # Pages render as in production, with the collected, hashed static files.
+    os.environ.setdefault("DJANGO_STATIC_ROOT", tempfile.mkdtemp(prefix="kartra-bench-static-"))
     django.setup()
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
@@ -243,6 +247,7 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
 
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
     with connection.cursor() as cursor:
         ensure_seed(cursor, api)
         scenarios = build_scenarios(cursor)

@@ -333,7 +333,7 @@ def build_scenarios(cursor) -> list[tuple[str, Callable[[int], tuple[str, dict]]
         ),
         (
             "lead list, deep cursor page",
-            lambda i: ("/api/v1/leads/", {"cursor": cursor_token("-id", [middle - i * 997])}),
+            lambda i: ("/api/v1/leads/", {"cursor": cursor_token("-pk", [middle - i * 997])}),
             sql(
                 f"{leads_page} WHERE id < %s ORDER BY id DESC LIMIT {PAGE + 1}",
                 lambda i: [middle - i * 997],

@@ -40,7 +40,7 @@ def build_urlpatterns(token_sql: str) -> list:
     from rest_framework.views import APIView
 
     from kartra_mirror.api.permissions import ViewModelPermissions
-    from leads.api.serializers.lead import LEAD_LIST_FIELDS
+    from leads.api.serializers.lead import LEAD_LIST_COLUMNS
     from leads.models import Lead
 
     page = f"SELECT {bench.LIST_COLUMNS} FROM leads_lead"
@@ -71,7 +71,7 @@ def build_urlpatterns(token_sql: str) -> list:
         permission_classes = (ViewModelPermissions,)
 
         def get(self, request):
-            rows = Lead.objects.values(*LEAD_LIST_FIELDS).order_by("-id")
+            rows = Lead.objects.values(*LEAD_LIST_COLUMNS).order_by("-id")
             if email := request.query_params.get("email"):
                 rows = rows.filter(Exact(Lower("email"), Lower(Value(email)))).exclude(email="")
             elif before := request.query_params.get("before"):

@@ -1,4 +1,5 @@
-"""Webhook deliveries, lead activity and sync runs: read-only, with a Reprocess action."""
+"""Webhook deliveries, lead activity, sync runs and audits: read-only, with a Reprocess
+action for deliveries."""
 
 from __future__ import annotations
 
@@ -8,17 +9,18 @@ from collections import Counter
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q
 from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from leads.admin.base import MirrorAdmin, admin_link, short_datetime
+from leads.admin.base import MirrorAdmin, admin_link, changelist_url, short_datetime
 from leads.admin.filters import ActionFilter
 from leads.admin.search import LeadSearchMixin
 
-from .models import Activity, Delivery, SyncRun
+from .models import Activity, AuditDifference, AuditRun, Delivery, DriftCause, SyncRun
 
 
 def pre(text: str) -> str:
@@ -199,3 +201,107 @@ class SyncRunAdmin(MirrorAdmin):
     @admin.display(description="errors")
     def errors_pretty(self, obj: SyncRun) -> str:
         return pre(json.dumps(obj.errors, indent=2, ensure_ascii=False)) if obj.errors else "-"
+
+
+def json_text(value, *, indent: int | None = None) -> str:
+    return json.dumps(value, cls=DjangoJSONEncoder, indent=indent, ensure_ascii=False)
+
+
+@admin.register(AuditRun)
+class AuditRunAdmin(MirrorAdmin):
+    list_display = (
+        "started_at",
+        "kind",
+        "status",
+        "leads_compared",
+        "leads_differing",
+        "drift",
+        "leads_not_found",
+        "leads_failed",
+        "api_calls",
+        "throttled",
+        "leads_repaired",
+    )
+    list_filter = ("status", "kind", ("started_at", admin.DateFieldListFilter))
+    hidden_fields = ("arguments", "errors", "causes")
+    extra_readonly = ("drift", "differences_link", "causes_text", "arguments_pretty",
+                      "errors_pretty")  # fmt: skip
+
+    @admin.display(description="drift")
+    def drift(self, obj: AuditRun) -> str:
+        percent = obj.drift_percent
+        return "-" if percent is None else f"{percent:.1f}%"
+
+    @admin.display(description="differences")
+    def differences_link(self, obj: AuditRun) -> str:
+        url = changelist_url(AuditDifference, run__id__exact=obj.pk)
+        return format_html('<a href="{}">{} differences</a>', url, obj.differences_found)
+
+    @admin.display(description="differences by cause")
+    def causes_text(self, obj: AuditRun) -> str:
+        labels = dict(DriftCause.choices)
+        return ", ".join(f"{n} {labels.get(c, c)}" for c, n in obj.causes.items()) or "-"
+
+    @admin.display(description="arguments")
+    def arguments_pretty(self, obj: AuditRun) -> str:
+        return pre(json_text(obj.arguments, indent=2))
+
+    @admin.display(description="errors")
+    def errors_pretty(self, obj: AuditRun) -> str:
+        return pre(json_text(obj.errors, indent=2)) if obj.errors else "-"
+
+
+@admin.register(AuditDifference)
+class AuditDifferenceAdmin(MirrorAdmin):
+    list_display = ("lead_ref", "relation", "name", "mirror", "kartra", "cause", "run_ref")
+    list_display_links = ("name",)
+    list_filter = ("cause", "relation")
+    search_help_text = "The lead's Kartra id."
+    search_fields = ("lead_kartra_id",)  # searched by get_search_results
+    hidden_fields = ("mirror_value", "kartra_value")
+    extra_readonly = ("mirror_pretty", "kartra_pretty")
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip().lstrip("#")
+        if not term:
+            return queryset, False
+        if not term.isdigit() or len(term) > 18:
+            return queryset.none(), False
+        return queryset.filter(lead_kartra_id=int(term)), False
+
+    @admin.display(description="lead", ordering="lead_kartra_id")
+    def lead_ref(self, obj: AuditDifference) -> str:
+        text = f"#{obj.lead_kartra_id}" if obj.lead_kartra_id is not None else "-"
+        if obj.lead_id is None:
+            return text
+        url = reverse("admin:leads_lead_change", args=[obj.lead_id])
+        return format_html('<a href="{}">{}</a>', url, text)
+
+    @admin.display(description="mirror")
+    def mirror(self, obj: AuditDifference) -> str:
+        return _cut(obj.mirror_value)
+
+    @admin.display(description="Kartra")
+    def kartra(self, obj: AuditDifference) -> str:
+        return _cut(obj.kartra_value)
+
+    @admin.display(description="audit run")
+    def run_ref(self, obj: AuditDifference) -> str:
+        url = reverse("admin:events_auditrun_change", args=[obj.run_id])
+        return format_html('<a href="{}">{}</a>', url, obj.run_id)
+
+    @admin.display(description="mirror value")
+    def mirror_pretty(self, obj: AuditDifference) -> str:
+        return pre(json_text(obj.mirror_value, indent=2))
+
+    @admin.display(description="Kartra value")
+    def kartra_pretty(self, obj: AuditDifference) -> str:
+        return pre(json_text(obj.kartra_value, indent=2))
+
+
+def _cut(value, width: int = 80) -> str:
+    """A value for a list column: none, or compact JSON cut at ``width`` characters."""
+    if value is None:
+        return "none"
+    text = json_text(value)
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -1,4 +1,5 @@
-"""The admin index's dashboard: is the mirror healthy, what came in, what sold.
+"""The admin index's dashboard: is the mirror healthy, how far it is from Kartra, what came
+in, what sold.
 
 Each chart is one GROUP BY per page view over an indexed, date-bounded column
 (received_at, date_joined, transaction_date, started_at). The days before today change
@@ -10,7 +11,7 @@ minutes, not on every visit, and today's figures are always live.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -27,7 +28,7 @@ from leads.revenue import REFUND_TYPES, SALE_TYPES, ZERO, transaction_amount
 from leads.services.due import ACTIVE_STALE, NEVER, REQUESTED, STALE, due_backlog
 
 from .charts import ALERT, PALETTE, Chart, Series, bar_chart
-from .models import Delivery, DeliveryStatus, SyncRun
+from .models import AuditRun, Delivery, DeliveryStatus, SyncRun
 
 DAYS = 30
 ACTIONS_SHOWN = 6  # the busiest actions get a colour each; the rest are "other"
@@ -170,7 +171,8 @@ def revenue_chart(window: Window) -> Chart:
     )
 
 
-def sync_chart(window: Window) -> Chart:
+def sync_chart(window: Window, audits: Sequence[dict] = ()) -> Chart:
+    """API calls and 429s per day: the sync runs' and the audits' (``audit_rows``)."""
     rows = daily_rows(
         "sync",
         window,
@@ -182,14 +184,58 @@ def sync_chart(window: Window) -> Chart:
             .order_by()
         ),
     )
-    calls = {_day(row["day"]): row["calls"] or 0 for row in rows}
-    throttled = {_day(row["day"]): row["throttled"] or 0 for row in rows}
+    calls: dict[date, int] = defaultdict(int)
+    throttled: dict[date, int] = defaultdict(int)
+    for row in [*rows, *audits]:
+        calls[_day(row["day"])] += row["calls"] or 0
+        throttled[_day(row["day"])] += row["throttled"] or 0
     return bar_chart(
         f"Kartra API calls per day ({sum(calls.values()):,} calls, "
         f"{sum(throttled.values()):,} answered 429)",
         window.days,
         [Series("API calls", window.align(calls), PALETTE[1])],
         line=Series("429 Too Many Requests", window.align(throttled), ALERT),
+    )
+
+
+def audit_rows(window: Window) -> list[dict]:
+    """Per day of the window: the audits' leads compared and differing, and their calls."""
+    return daily_rows(
+        "audits",
+        window,
+        lambda since: (
+            AuditRun.objects.filter(started_at__gte=since)
+            .annotate(day=TruncDate("started_at"))
+            .values("day")
+            .annotate(
+                compared=Sum("leads_compared"),
+                differing=Sum("leads_differing"),
+                calls=Sum("api_calls"),
+                throttled=Sum("throttled"),
+            )
+            .order_by()
+        ),
+    )
+
+
+def drift_chart(window: Window, rows: Sequence[dict]) -> Chart:
+    """Each audited day as a bar of 100%: the share of the compared leads that differed
+    from Kartra, and the share that agreed."""
+    compared = {_day(row["day"]): row["compared"] or 0 for row in rows}
+    differing = {_day(row["day"]): row["differing"] or 0 for row in rows}
+    differed = {day: 100.0 * differing[day] / n for day, n in compared.items() if n}
+    agreed = {day: 100.0 - share for day, share in differed.items()}
+    total, drifted = sum(compared.values()), sum(differing.values())
+    share = f", {100.0 * drifted / total:.1f}%" if total else ""
+    return bar_chart(
+        f"Drift from Kartra: audited leads that differed ({drifted:,} of {total:,} "
+        f"in {len(window.days)} days{share})",
+        window.days,
+        [
+            Series("differed", window.align(differed, 0.0), ALERT),
+            Series("agreed", window.align(agreed, 0.0), PALETTE[1]),
+        ],
+        value_text=lambda value: f"{value:.1f}%",
     )
 
 
@@ -238,15 +284,21 @@ def duration_text(duration: timedelta | None) -> str:
 
 
 def dashboard(*, now: datetime | None = None, days: int = DAYS) -> dict[str, Any]:
-    """Everything the dashboard shows: four charts and the sync health figures."""
+    """Everything the dashboard shows: four charts, the sync health figures, and the drift
+    from Kartra (its chart and the last audit)."""
     window = Window.last(days, now=now)
+    audits = audit_rows(window)
     return {
         "charts": [
             deliveries_chart(window),
             new_leads_chart(window),
             revenue_chart(window),
-            sync_chart(window),
+            sync_chart(window, audits),
         ],
         "health": sync_health(now=now),
+        "drift": {
+            "chart": drift_chart(window, audits),
+            "last": AuditRun.objects.order_by("-started_at", "-id").first(),
+        },
         "days": days,
     }

@@ -1,5 +1,6 @@
-"""Webhook deliveries (stored before anything else), lead activity and sync runs."""
+"""Webhook deliveries (stored before anything else), lead activity, sync runs and audits."""
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 from leads.models import Asset, Lead, Product, Transaction
@@ -130,3 +131,84 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} sync at {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class DriftCause(models.TextChoices):
+    """Why the mirror most likely differs from Kartra (README, "Drift from Kartra")."""
+
+    LEAD_UNKNOWN = "lead_unknown", "lead unknown to the mirror"
+    LEAD_DELETED = "lead_deleted", "lead deleted in Kartra"
+    MISSED_WEBHOOK = "missed_webhook", "missed webhook"
+    NO_WEBHOOK = "no_webhook", "no webhook for this change"
+    KEPT = "kept", "kept by the mirror: a refresh never removes it"
+
+
+class AuditRun(models.Model):
+    """One comparison of the mirror with Kartra's ``get_lead`` answers, with its counts.
+
+    An audit applies nothing unless it was asked to repair; its repair is then a sync run
+    of its own (``repair_run``), written through the same writers as any refresh. The
+    status takes a sync run's values (``SyncRunStatus``).
+    """
+
+    kind = models.CharField(max_length=32)  # sample, all, leads, daily
+    arguments = models.JSONField(default=dict, blank=True)
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField("alive at", null=True, blank=True)
+    status = models.CharField(
+        max_length=16, choices=SyncRunStatus.choices, default=SyncRunStatus.RUNNING
+    )
+    leads_compared = models.PositiveIntegerField(default=0)
+    leads_differing = models.PositiveIntegerField(default=0)
+    leads_not_found = models.PositiveIntegerField("leads not found in Kartra", default=0)
+    leads_failed = models.PositiveIntegerField(default=0)
+    differences_found = models.PositiveIntegerField(default=0)
+    causes = models.JSONField("differences by cause", default=dict, blank=True)
+    api_calls = models.PositiveIntegerField(default=0)
+    throttled = models.PositiveIntegerField("429s", default=0)
+    retries = models.PositiveIntegerField(default=0)
+    repair = models.BooleanField("asked to repair", default=False)
+    leads_repaired = models.PositiveIntegerField(default=0)
+    repair_run = models.ForeignKey(
+        SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="audits"
+    )
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ("-started_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.kind} audit at {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+    @property
+    def drift_percent(self) -> float | None:
+        """The share of compared leads that differed, in percent; None before any."""
+        if not self.leads_compared:
+            return None
+        return 100.0 * self.leads_differing / self.leads_compared
+
+
+class AuditDifference(models.Model):
+    """One way one lead of an audit differs: a profile field, a custom field, or a row of a
+    relation, with the mirror's value and Kartra's (None where one side has nothing)."""
+
+    run = models.ForeignKey(AuditRun, on_delete=models.CASCADE, related_name="differences")
+    lead = models.ForeignKey(
+        Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_differences"
+    )
+    lead_kartra_id = models.BigIntegerField("lead's Kartra id", null=True, blank=True)
+    relation = models.CharField(max_length=32)  # profile, custom field, tag, ..., lead
+    name = models.CharField(max_length=512, blank=True)  # the field, tag, transaction id, ...
+    mirror_value = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    kartra_value = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)
+    cause = models.CharField("likely cause", max_length=32, choices=DriftCause.choices)
+
+    class Meta:
+        ordering = ("run", "lead_kartra_id", "id")
+        indexes = [
+            models.Index(fields=["run", "lead_kartra_id"], name="auditdiff_run_lead_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"lead {self.lead_kartra_id}: {self.relation} {self.name}".rstrip()

@@ -185,6 +185,8 @@ KARTRA_REFRESH_MAX_AGE = env.int("KARTRA_REFRESH_MAX_AGE", default=24 * 3600)
 # catalogues, in seconds.
 KARTRA_REFRESH_INTERVAL = env.int("KARTRA_REFRESH_INTERVAL", default=60)
 KARTRA_CATALOG_SYNC_INTERVAL = env.int("KARTRA_CATALOG_SYNC_INTERVAL", default=3600)
+# Leads compared with Kartra (and repaired) once a day by the drift audit; 0 turns it off.
+KARTRA_AUDIT_DAILY_SAMPLE = env.int("KARTRA_AUDIT_DAILY_SAMPLE", default=50)
 
 # --- Health and metrics (/healthz, /metrics) -------------------------------------------
 # /healthz answers 503 when the oldest unprocessed delivery is older than this (seconds),
@@ -228,6 +230,8 @@ CELERY_BEAT_SCHEDULE = {
     "kartra-refresh-due": {"task": "leads.refresh_due", "schedule": float(KARTRA_REFRESH_INTERVAL)},
     # Sync runs whose process is gone are marked aborted (each run also sweeps as it starts).
     "kartra-sweep-sync-runs": {"task": "leads.sweep_sync_runs", "schedule": 60.0},
+    # The daily drift audit; the task skips a day already audited (a restarted beat).
+    "kartra-audit-daily": {"task": "leads.audit_daily", "schedule": 24 * 3600.0},
 }
 
 # Requests larger than the webhook limit must reach the view so it can record the refusal.

@@ -1,12 +1,14 @@
 """FilterSets over the mirrored account, one per model, shared by the API and any other list.
 
 Every filter here is backed by an index on PostgreSQL (``leads/migrations/0002_api_indexes``
-adds the ones the models do not declare). Relations are named by Kartra id or by name, never
-by the mirror's primary keys, because those are what a caller knows.
+adds the ones the models do not declare). A row's own ``id`` filter and every relation filter
+take Kartra ids (or names), never the mirror's primary keys: those are what the rows show
+and a caller knows.
 """
 
 from __future__ import annotations
 
+from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
@@ -47,8 +49,19 @@ from leads.models import (
     Transaction,
     TransactionType,
 )
+from leads.selectors import leads_with_custom_value
 
 MATCH_CHOICES = (("all", "all of them"), ("any", "any of them"))
+
+
+class LeadFilterForm(forms.Form):
+    """The lead filters' form: a value needs the custom field it is a value of."""
+
+    def clean(self):
+        data = super().clean()
+        if data.get("custom_value") and not data.get("custom_field"):
+            self.add_error("custom_value", "Give `custom_field` too: the field of this value.")
+        return data
 
 
 def related_exists(model, *conditions: Q, **lookups) -> Exists:
@@ -94,7 +107,7 @@ class LeadFilterSet(MirrorFilterSet):
     name = filters.CharFilter(
         method="filter_name", help_text="Part of the first or last name, case-insensitive."
     )
-    kartra_id = Int64Filter()
+    id = Int64Filter(field_name="kartra_id", help_text="Kartra id.")
 
     tag = NamesFilter(method="filter_tags", help_text="Holds the tag of this name (repeatable).")
     tag_id = IdsFilter(
@@ -109,22 +122,33 @@ class LeadFilterSet(MirrorFilterSet):
         method="filter_lists", help_text="Subscribed (active) to a list of this name."
     )
     list_id = IdsFilter(
-        method="filter_lists", help_text="Subscribed (active) to a list of this id."
+        method="filter_lists", help_text="Subscribed (active) to a list of this Kartra id."
     )
     sequence = NamesFilter(method="filter_sequences", help_text="In a sequence of this name.")
-    sequence_id = IdsFilter(method="filter_sequences", help_text="In a sequence of this id.")
+    sequence_id = IdsFilter(method="filter_sequences", help_text="In a sequence of this Kartra id.")
     sequence_status = filters.ChoiceFilter(
         choices=SequenceStatus.choices,
         method="filter_sequences",
         help_text="With `sequence`/`sequence_id`: in that status there; alone: in any sequence.",
     )
-    membership = NamesFilter(method="filter_memberships", help_text="Active access to it.")
-    membership_id = IdsFilter(method="filter_memberships", help_text="Active access to it.")
-    membership_level_id = IdsFilter(
-        method="filter_memberships", help_text="Active access to the level of this Kartra id."
+    membership = NamesFilter(
+        method="filter_memberships", help_text="Active access to the membership of this name."
     )
-    product = NamesFilter(method="filter_products", help_text="Bought the product (a sale).")
-    product_id = IdsFilter(method="filter_products", help_text="Bought the product (a sale).")
+    membership_id = IdsFilter(
+        method="filter_memberships",
+        help_text="Active access to the membership of this Kartra id.",
+    )
+    membership_level_id = IdsFilter(
+        method="filter_memberships",
+        help_text="Active access to the level of this Kartra id; level ids are unique within "
+        "a membership only, so with `membership`/`membership_id` the level of those.",
+    )
+    product = NamesFilter(
+        method="filter_products", help_text="Bought the product of this name (a sale)."
+    )
+    product_id = IdsFilter(
+        method="filter_products", help_text="Bought the product of this Kartra id (a sale)."
+    )
     transaction_type = filters.ChoiceFilter(
         choices=TransactionType.choices,
         method="filter_transaction_type",
@@ -144,13 +168,24 @@ class LeadFilterSet(MirrorFilterSet):
         lookup_expr="gte",
         help_text="Mirror row changed at or after this time: pull only what changed.",
     )
+    custom_field = filters.CharFilter(
+        method="filter_custom_value",
+        help_text="Has a value in the custom field of this identifier (with `custom_value`: "
+        "that value).",
+    )
+    custom_value = filters.CharFilter(
+        method="filter_nothing",
+        help_text="With `custom_field`: a text field's whole text, or one of a choice field's "
+        "options; case-insensitive.",
+    )
 
     class Meta:
         model = Lead
+        form = LeadFilterForm
         fields = (
             "email",
             "name",
-            "kartra_id",
+            "id",
             "tag",
             "tag_id",
             "tag_match",
@@ -174,6 +209,8 @@ class LeadFilterSet(MirrorFilterSet):
             "score_min",
             "score_max",
             "updated_since",
+            "custom_field",
+            "custom_value",
         )
 
     def filter_nothing(self, queryset: QuerySet, name: str, value) -> QuerySet:
@@ -221,13 +258,15 @@ class LeadFilterSet(MirrorFilterSet):
 
     def filter_memberships(self, queryset: QuerySet, name: str, value) -> QuerySet:
         names, ids, level_ids = self._values("membership", "membership_id", "membership_level_id")
-        if name == "membership_level_id":
-            levels = set(
-                MembershipLevel.objects.filter(kartra_id__in=level_ids).values_list("pk", flat=True)
-            )
-            return holds_any(queryset, MembershipAccess, "level", [levels], active=True)
         if name == "membership_id" and names:
             return queryset
+        if name == "membership_level_id":
+            levels = MembershipLevel.objects.filter(kartra_id__in=level_ids)
+            if names or ids:  # level ids are unique within a membership: those named
+                memberships = set().union(*catalog_pks(Membership, names, ids))
+                levels = levels.filter(membership__in=memberships)
+            pks = set(levels.values_list("pk", flat=True))
+            return holds_any(queryset, MembershipAccess, "level", [pks], active=True)
         groups = catalog_pks(Membership, names, ids)
         return holds_any(queryset, MembershipAccess, "membership", groups, active=True)
 
@@ -243,15 +282,22 @@ class LeadFilterSet(MirrorFilterSet):
     def filter_transaction_type(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(related_exists(Transaction, transaction_type=value))
 
+    def filter_custom_value(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        field = CustomField.objects.filter(identifier=value).first()
+        if field is None:
+            return queryset.none()
+        chosen = self.form.cleaned_data.get("custom_value") or None
+        return leads_with_custom_value(queryset, field=field, value=chosen)
+
 
 class CatalogFilterSet(MirrorFilterSet):
     """Tags, lists, sequences, memberships, products, calendars, surveys: by id or name."""
 
-    kartra_id = Int64Filter()
+    id = Int64Filter(field_name="kartra_id", help_text="Kartra id.")
     name = filters.CharFilter()
 
     class Meta:
-        fields = ("kartra_id", "name")
+        fields = ("id", "name")
 
 
 def catalog_filterset(catalog_model) -> type[CatalogFilterSet]:
@@ -269,42 +315,46 @@ SurveyFilterSet = catalog_filterset(Survey)
 
 
 class CustomFieldFilterSet(MirrorFilterSet):
-    kartra_id = Int64Filter()
+    id = Int64Filter(field_name="kartra_id", help_text="Kartra id.")
     identifier = filters.CharFilter()
     field_type = filters.ChoiceFilter(choices=FieldType.choices)
 
     class Meta:
         model = CustomField
-        fields = ("kartra_id", "identifier", "field_type")
+        fields = ("id", "identifier", "field_type")
 
 
 class MembershipLevelFilterSet(MirrorFilterSet):
     membership = Int64Filter(
         field_name="membership__kartra_id", help_text="Membership's Kartra id."
     )
-    kartra_id = Int64Filter()
+    id = Int64Filter(
+        field_name="kartra_id", help_text="Kartra id (unique within the membership only)."
+    )
 
     class Meta:
         model = MembershipLevel
-        fields = ("membership", "kartra_id")
+        fields = ("membership", "id")
 
 
 class CalendarClassFilterSet(MirrorFilterSet):
     calendar = Int64Filter(field_name="calendar__kartra_id", help_text="Calendar's Kartra id.")
-    kartra_id = Int64Filter()
+    id = Int64Filter(
+        field_name="kartra_id", help_text="Kartra id (unique within the calendar only)."
+    )
 
     class Meta:
         model = CalendarClass
-        fields = ("calendar", "kartra_id")
+        fields = ("calendar", "id")
 
 
 class AssetFilterSet(MirrorFilterSet):
     kind = filters.ChoiceFilter(choices=AssetKind.choices)
-    kartra_id = Int64Filter()
+    id = Int64Filter(field_name="kartra_id", help_text="Kartra id (unique within the kind only).")
 
     class Meta:
         model = Asset
-        fields = ("kind", "kartra_id")
+        fields = ("kind", "id")
 
 
 LEAD_HELP = "Lead's Kartra id."
@@ -345,11 +395,11 @@ class CalendarSubscriptionFilterSet(MirrorFilterSet):
     lead = Int64Filter(field_name="lead__kartra_id", help_text=LEAD_HELP)
     calendar = Int64Filter(field_name="calendar__kartra_id", help_text="Calendar's Kartra id.")
     status = filters.ChoiceFilter(choices=CalendarStatus.choices)
-    kartra_id = Int64Filter()
+    id = Int64Filter(field_name="kartra_id", help_text="Kartra id.")
 
     class Meta:
         model = CalendarSubscription
-        fields = ("lead", "calendar", "status", "kartra_id")
+        fields = ("lead", "calendar", "status", "id")
 
 
 class SurveyResultFilterSet(MirrorFilterSet):

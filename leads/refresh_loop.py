@@ -2,9 +2,11 @@
 default): ``kartra_serve`` runs it in a background thread beside the web server.
 
 Each pass syncs the catalogues when they are due (at start, then every
-``KARTRA_CATALOG_SYNC_INTERVAL`` seconds) and refreshes the leads that are due (requested
-ones first, then stale ones) within the API budget of one tick; when nothing is due it
-sleeps. It calls the same services as the commands and the Celery tasks.
+``KARTRA_CATALOG_SYNC_INTERVAL`` seconds), refreshes the leads that are due (requested
+ones first, then stale ones) within the API budget of one tick, and runs the daily drift
+audit when a day has passed since the last one (Celery beat runs it without this loop);
+when nothing is due it sleeps. It calls the same services as the commands and the Celery
+tasks, with one client, so every call draws from the same rate budget.
 """
 
 import logging
@@ -17,6 +19,7 @@ from django.db import close_old_connections, connection
 
 from events.models import SyncRunStatus
 from kartra_mirror.kartra import KartraClient
+from leads.services.audit import audit_daily
 from leads.services.due import refresh_budget
 from leads.services.sync import catalog_sync_run, due_refresh_run, sync_client
 
@@ -78,8 +81,13 @@ class RefreshLoop:
         if refused:
             return True, True
         run = due_refresh_run(self._client, limit=refresh_budget(self.tick))
+        # After the refresh: leads just requested are fetched by it, not found drifting.
+        audit = audit_daily(self._client)
+        if audit is not None:
+            logger.info("daily audit (run %s): %s of %s leads differed", audit.pk,
+                        audit.leads_differing, audit.leads_compared)  # fmt: skip
         if run is None:
-            return False, False
+            return audit is not None, False
         logger.info(
             "refreshed due leads (run %s): %s refreshed, %s unchanged, %s not found, %s failed",
             run.pk, run.leads_refreshed, run.leads_unchanged, run.leads_not_found,

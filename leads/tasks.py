@@ -6,6 +6,7 @@ from celery import shared_task
 
 from events.models import SyncRun, SyncRunStatus
 from leads.refresh_loop import refresh_interval
+from leads.services.audit import audit_daily
 from leads.services.due import refresh_budget
 from leads.services.sync import catalog_sync_run, due_refresh_run, sync_client
 from leads.services.sync_runs import sync_runs_sweep
@@ -36,3 +37,12 @@ def refresh_due_task(limit: int | None = None) -> int | None:
 def sweep_sync_runs_task() -> list[int]:
     """Mark aborted the sync runs whose process is gone; returns their ids."""
     return [run.pk for run in sync_runs_sweep()]
+
+
+@shared_task(name="leads.audit_daily", ignore_result=True)
+def audit_daily_task() -> int | None:
+    """The daily drift audit (``KARTRA_AUDIT_DAILY_SAMPLE`` leads), unless one ran within
+    the day or the sample is 0; returns the audit run id."""
+    with sync_client() as client:
+        run = audit_daily(client)
+    return run.pk if run else None

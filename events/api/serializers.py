@@ -1,18 +1,26 @@
-"""Activity, webhook deliveries and sync runs as the API shows them."""
+"""Activity, webhook deliveries and sync runs as the API shows them.
 
-from drf_spectacular.utils import extend_schema_field
+They are the mirror's own records: their ``id`` is the mirror's, and addresses them. What
+they point at in the account (a lead, a product, an asset) they show by Kartra id and url.
+"""
+
 from rest_framework import serializers
 
 from events.models import Activity, Delivery, DeliveryStatus, SyncRun, SyncRunStatus
+from kartra_mirror.api.addressing import Address
 from kartra_mirror.api.serializers import (
     CatalogBriefSerializer,
+    KartraSerializer,
     LeadBriefSerializer,
     MirrorSerializer,
+    RowUrlField,
     inline_choice_field,
 )
+from leads.models import Asset
 
 ACTIVITY_FIELDS = (
     "id",
+    "url",
     "action",
     "occurred_at",
     "asset",
@@ -21,21 +29,22 @@ ACTIVITY_FIELDS = (
     "points",
     "details",
 )
-ASSET_SCHEMA = {
-    "type": "object",
-    "nullable": True,
-    "properties": {
-        "kind": {"type": "string"},
-        "kartra_id": {"type": "integer", "nullable": True},
-        "name": {"type": "string"},
-    },
-}
+LEAD_HEAVY = ("lead__mirror_raw", "lead__notes")
+
+
+class AssetBriefSerializer(KartraSerializer):
+    """The page, form, video or link an activity points at."""
+
+    class Meta:
+        model = Asset
+        fields = ("id", "url", "kind", "name")
 
 
 class ActivityBriefSerializer(MirrorSerializer):
     """One event of a lead's timeline, as the lead detail lists it."""
 
-    asset = serializers.SerializerMethodField()
+    url = RowUrlField(address=Address.OWN)
+    asset = AssetBriefSerializer(read_only=True, allow_null=True)
     product = CatalogBriefSerializer(read_only=True, allow_null=True)
     transaction_kartra_id = serializers.IntegerField(
         source="transaction.kartra_id", read_only=True, allow_null=True, default=None
@@ -59,13 +68,6 @@ class ActivityBriefSerializer(MirrorSerializer):
             "transaction__kartra_id",
         )
 
-    @extend_schema_field(ASSET_SCHEMA)
-    def get_asset(self, activity: Activity) -> dict | None:
-        asset = activity.asset
-        if asset is None:
-            return None
-        return {"kind": asset.kind, "kartra_id": asset.kartra_id, "name": asset.name}
-
 
 class ActivitySerializer(ActivityBriefSerializer):
     lead = LeadBriefSerializer(read_only=True)
@@ -75,15 +77,17 @@ class ActivitySerializer(ActivityBriefSerializer):
         model = Activity
         fields = (*ACTIVITY_FIELDS, "lead", "delivery_id", "probable_duplicate")
         select_related = ("lead", *ActivityBriefSerializer.Meta.select_related)
-        defer = ("lead__mirror_raw", "lead__notes", "transaction__raw")
+        defer = (*LEAD_HEAVY, "transaction__raw")
 
 
 DELIVERY_FIELDS = (
     "id",
+    "url",
     "received_at",
     "status",
     "action",
     "lead_kartra_id",
+    "lead",
     "size",
     "content_type",
     "body_sha256",
@@ -97,25 +101,32 @@ DELIVERY_FIELDS = (
 
 
 class DeliverySerializer(MirrorSerializer):
-    """A webhook delivery in the list: everything but the body, headers and traceback."""
+    """A webhook delivery in the list: everything but the body, headers and traceback.
 
+    ``lead_kartra_id`` is the lead the body names; ``lead`` the mirrored lead processing
+    applied it to (null until then)."""
+
+    url = RowUrlField(address=Address.OWN)
     status = inline_choice_field(DeliveryStatus)
+    lead = LeadBriefSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Delivery
         fields = DELIVERY_FIELDS
-        defer = ("body", "headers", "traceback")
+        select_related = ("lead",)
+        defer = ("body", "headers", "traceback", *LEAD_HEAVY)
 
 
-class DeliveryDetailSerializer(MirrorSerializer):
+class DeliveryDetailSerializer(DeliverySerializer):
     """One delivery with its headers, traceback and body decoded as text (never raw bytes)."""
 
-    status = inline_choice_field(DeliveryStatus)
     body_text = serializers.SerializerMethodField()
 
     class Meta:
         model = Delivery
         fields = (*DELIVERY_FIELDS, "headers", "traceback", "body_text")
+        select_related = ("lead",)
+        defer = LEAD_HEAVY
 
     def get_body_text(self, delivery: Delivery) -> str | None:
         if delivery.body is None:
@@ -124,12 +135,14 @@ class DeliveryDetailSerializer(MirrorSerializer):
 
 
 class SyncRunSerializer(MirrorSerializer):
+    url = RowUrlField(address=Address.OWN)
     status = inline_choice_field(SyncRunStatus)
 
     class Meta:
         model = SyncRun
         fields = (
             "id",
+            "url",
             "kind",
             "arguments",
             "started_at",

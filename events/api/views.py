@@ -1,7 +1,9 @@
-"""Read-only endpoints over activity, and (staff only) webhook deliveries and sync runs."""
+"""Read-only endpoints over activity, and (staff only) webhook deliveries and sync runs: the
+mirror's own records, whose id is the mirror's and addresses them (``Address.OWN``)."""
 
 from events import filtersets
 from events.models import Activity, Delivery, SyncRun
+from kartra_mirror.api.addressing import Address
 from kartra_mirror.api.permissions import StaffViewModelPermissions
 from kartra_mirror.api.viewsets import MirrorViewSet
 
@@ -9,7 +11,7 @@ from . import serializers
 
 
 class ActivityViewSet(MirrorViewSet):
-    lookup_field = "id"
+    address = Address.OWN
     queryset = Activity.objects.all()
     serializer_class = serializers.ActivitySerializer
     filterset_class = filtersets.ActivityFilterSet
@@ -17,7 +19,7 @@ class ActivityViewSet(MirrorViewSet):
 
 
 class DeliveryViewSet(MirrorViewSet):
-    lookup_field = "id"
+    address = Address.OWN
     permission_classes = (StaffViewModelPermissions,)
     queryset = Delivery.objects.all()
     serializer_class = serializers.DeliverySerializer
@@ -27,7 +29,7 @@ class DeliveryViewSet(MirrorViewSet):
 
 
 class SyncRunViewSet(MirrorViewSet):
-    lookup_field = "id"
+    address = Address.OWN
     permission_classes = (StaffViewModelPermissions,)
     queryset = SyncRun.objects.all()
     serializer_class = serializers.SyncRunSerializer

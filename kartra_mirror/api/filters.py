@@ -14,6 +14,7 @@ from django.template import loader
 from django_filters import rest_framework as filters
 from django_filters import utils
 from django_filters.fields import IsoDateTimeField
+from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import filters as filters_drf
 
@@ -186,6 +187,24 @@ class FilterBackend(filters.DjangoFilterBackend):
         filterset = filterset_class(data=request.query_params, queryset=queryset, request=request)
         template = loader.get_template(self.template)
         return template.render({"filter": filterset}, request)
+
+
+class FilterSchema(DjangoFilterExtension):
+    """drf-spectacular's reading of the FilterSets, which leaves out the help text of a filter
+    whose type is declared with ``extend_schema_field`` (``Int64Filter``, ``IdsFilter``, ...).
+    This one keeps it: it says what the value is (whose Kartra id, of what)."""
+
+    target_class = FilterBackend
+    priority = 1
+
+    def resolve_filter_field(self, auto_schema, model, filterset_class, field_name, filter_field):
+        parameters = super().resolve_filter_field(
+            auto_schema, model, filterset_class, field_name, filter_field
+        )
+        if help_text := filter_field.extra.get("help_text"):
+            for parameter in parameters:
+                parameter.setdefault("description", help_text)
+        return parameters
 
 
 class SearchFilter(filters_drf.SearchFilter):

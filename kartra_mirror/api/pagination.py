@@ -45,9 +45,10 @@ class Ordering:
     descending: bool
 
     @classmethod
-    def parse(cls, model: type[models.Model], name: str) -> Ordering:
-        field_name = name.removeprefix("-")
-        field = model._meta.pk if field_name in ("id", "pk") else model._meta.get_field(field_name)
+    def parse(cls, model: type[models.Model], name: str, field_name: str) -> Ordering:
+        """The ordering ``name`` (``-`` for descending) over ``model.field_name`` (``pk``: the
+        primary key)."""
+        field = model._meta.pk if field_name == "pk" else model._meta.get_field(field_name)
         return cls(name=name, field=field, descending=name.startswith("-"))
 
     @property
@@ -143,7 +144,8 @@ def _json_value(value: Any) -> Any:
 
 
 class KeysetPagination(BasePagination):
-    """Cursor paging over the view's ``ordering_fields`` (default: the view's ``ordering``).
+    """Cursor paging over the view's ``ordering_fields`` (default: the view's ``ordering``,
+    which need not be among them).
 
     Query parameters: ``cursor`` (opaque, from ``next``/``previous``), ``page_size`` (1 to
     ``max_page_size``) and ``ordering`` (a field name, ``-`` for descending).
@@ -219,18 +221,20 @@ class KeysetPagination(BasePagination):
         return self.page_size if size < 1 else min(size, self.max_page_size)
 
     def get_ordering(self, request: Request, model: type[models.Model], view) -> Ordering:
-        allowed = self.allowed_orderings(view)
-        name = request.query_params.get(self.ordering_query_param) or view.ordering
-        if name not in allowed:
-            raise ValidationError(
-                {self.ordering_query_param: [f"Choose one of: {', '.join(allowed)}."]}
-            )
-        return Ordering.parse(model, name)
+        """The ordering the request asks for, one of the view's ``ordering_fields`` (its
+        ``ordering_field()`` says which model field each name stands for), else the view's
+        default ``ordering``."""
+        name = request.query_params.get(self.ordering_query_param)
+        if not name:
+            name = view.ordering
+        elif name not in (allowed := self.allowed_orderings(view)):
+            choices = f"Choose one of: {', '.join(allowed)}." if allowed else "None is offered."
+            raise ValidationError({self.ordering_query_param: [choices]})
+        return Ordering.parse(model, name, view.ordering_field(name.removeprefix("-")))
 
     @staticmethod
     def allowed_orderings(view) -> list[str]:
-        fields = getattr(view, "ordering_fields", None) or (view.ordering.removeprefix("-"),)
-        return [name for field in fields for name in (field, f"-{field}")]
+        return [name for field in view.ordering_fields for name in (field, f"-{field}")]
 
     def decode_cursor(self, request: Request) -> tuple[list[Any] | None, bool]:
         raw = request.query_params.get(self.cursor_query_param)
@@ -261,14 +265,22 @@ class KeysetPagination(BasePagination):
                 f"at most {self.max_page_size}).",
                 "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
             },
+        ] + self._ordering_parameter(view)
+
+    def _ordering_parameter(self, view) -> list[dict]:
+        allowed = self.allowed_orderings(view)
+        if not allowed:
+            return []  # a fixed order
+        default = f"`{view.ordering}`" if view.ordering in allowed else "newest in the mirror first"
+        return [
             {
                 "name": self.ordering_query_param,
                 "required": False,
                 "in": "query",
-                "description": f"Sort field, `-` for descending (default `{view.ordering}`). "
-                "Ties are broken by id.",
-                "schema": {"type": "string", "enum": self.allowed_orderings(view)},
-            },
+                "description": f"Sort field, `-` for descending (default: {default}). `id` "
+                "is the id the rows show. Ties are broken by the order rows entered the mirror.",
+                "schema": {"type": "string", "enum": allowed},
+            }
         ]
 
     def get_paginated_response_schema(self, schema: dict) -> dict:

@@ -12,6 +12,8 @@ from rest_framework import serializers
 from rest_framework.fields import Field, SkipField
 from rest_framework.relations import PKOnlyObject
 
+from .addressing import Address, row_url
+
 
 class UtcDateTimeField(serializers.DateTimeField):
     """A read-only datetime in UTC ISO 8601 (``2024-01-15T15:00:00Z``).
@@ -26,6 +28,49 @@ class UtcDateTimeField(serializers.DateTimeField):
             return None
         text = value.astimezone(UTC).isoformat()
         return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+@extend_schema_field({"type": "string", "format": "uri"})
+class RowUrlField(Field):
+    """The url of a row's detail (``addressing.py``): of the row shown, or of the related row
+    ``source`` names (a lead's tag shows the tag's url).
+
+    ``address`` is how the row's kind is addressed, by default ``Address.of`` its model. It
+    reads the row's primary key and, addressed by Kartra id, its ``kartra_id``: columns every
+    query of the serializers loads, so a url costs no query.
+    """
+
+    def __init__(self, *, address: Address | None = None, **kwargs):
+        kwargs.setdefault("source", "*")
+        super().__init__(read_only=True, **kwargs)
+        self.address = address
+
+    def to_representation(self, row: models.Model) -> str:
+        model = type(row)
+        address = self.address or Address.of(model)
+        kartra_id = row.kartra_id if address is Address.KARTRA else None
+        return row_url(self.context, model, address, kartra_id, row.pk)
+
+    def url_of_values(self, context: dict, model: type[models.Model], row: dict) -> str:
+        """The url of a row read with ``QuerySet.values`` (see ``MirrorSerializer``)."""
+        address = self.address or Address.of(model)
+        kartra_id = row["kartra_id"] if address is Address.KARTRA else None
+        return row_url(context, model, address, kartra_id, row[model._meta.pk.attname])
+
+    def values_needed(self, model: type[models.Model]) -> tuple[str, ...]:
+        """The columns ``url_of_values`` reads."""
+        address = self.address or Address.of(model)
+        pk = model._meta.pk.attname
+        return (pk, "kartra_id") if address is Address.KARTRA else (pk,)
+
+
+class KartraIdField(serializers.IntegerField):
+    """A row's Kartra id, shown as its ``id``: null for a row Kartra has not numbered yet."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("source", "kartra_id")
+        kwargs.setdefault("allow_null", True)
+        super().__init__(read_only=True, **kwargs)
 
 
 def _new_field_like(field: Field) -> Field:
@@ -55,7 +100,8 @@ class MirrorSerializer(serializers.ModelSerializer):
     - ``values``: like ``only``, but rows are read as dicts (``QuerySet.values``), which is
       several times cheaper than building model instances; every field must show one of
       these columns from its value alone (no request context: the fields of such rows are
-      the class's, built once, not bound to a request).
+      the class's, built once, not bound to a request), except the row's ``url``, which
+      reads the columns that address it.
     """
 
     serializer_field_mapping = {
@@ -85,12 +131,13 @@ class MirrorSerializer(serializers.ModelSerializer):
             plan.append((field.field_name, field, column))
         return plan
 
-    _values_plans: ClassVar[dict[type, list[tuple[str, str, Any]]]] = {}
+    _values_plans: ClassVar[dict[type, list[tuple[str, str | None, Any]]]] = {}
 
-    def _values_plan(self) -> list[tuple[str, str, Any]]:
+    def _values_plan(self) -> list[tuple[str, str | None, Any]]:
         """(name, column, convert) per field, for rows read with ``Meta.values``; ``convert``
         is None where DRF's field would return the column's value unchanged (an int of an
-        integer column, a str of a text column, a bool of a boolean one).
+        integer column, a str of a text column, a bool of a boolean one). The row's url is
+        (name, None, its ``RowUrlField``).
 
         Built once per class, from the class's unbound fields: a row of plain columns needs
         nothing a bound field knows (context, parent), so a page of rows does not build the
@@ -103,11 +150,18 @@ class MirrorSerializer(serializers.ModelSerializer):
             unbound = self._built_fields[type(self)]
             plan = []
             for name, _field, column in bound:
+                shown = unbound[name]
+                if (
+                    isinstance(shown, RowUrlField)
+                    and shown.source == "*"
+                    and set(shown.values_needed(self.Meta.model)) <= set(self.Meta.values)
+                ):
+                    plan.append((name, None, shown))
+                    continue
                 if column is None or column not in self.Meta.values:
                     raise ImproperlyConfigured(
                         f"{type(self).__name__}.{name} shows no column of Meta.values"
                     )
-                shown = unbound[name]
                 plan.append((name, column, _converter(shown, model_fields[column])))
             self._values_plans[type(self)] = plan
         return plan
@@ -123,6 +177,11 @@ class MirrorSerializer(serializers.ModelSerializer):
         if type(instance) is dict and hasattr(self.Meta, "values"):
             representation = {}
             for name, column, convert in self._values_plan():
+                if column is None:
+                    representation[name] = convert.url_of_values(
+                        self.context, self.Meta.model, instance
+                    )
+                    continue
                 value = instance[column]
                 representation[name] = value if value is None or convert is None else convert(value)
             return representation
@@ -161,19 +220,29 @@ def _converter(field: Field, model_field: models.Field):
     return field.to_representation
 
 
-class CatalogBriefSerializer(serializers.Serializer):
-    """A catalogue row as other rows point at it: its Kartra id and name."""
+class KartraSerializer(MirrorSerializer):
+    """A mirrored Kartra object: `id` is Kartra's id of it (null until Kartra gives one),
+    `url` the address of its detail."""
 
-    id = serializers.IntegerField(read_only=True)
-    kartra_id = serializers.IntegerField(read_only=True, allow_null=True)
+    # The schema shows the docstring of a serializer that has none: it speaks to callers.
+    # ``Meta.fields`` names the two fields; a row with no endpoint of its own omits ``url``.
+    id = KartraIdField()
+    url = RowUrlField()
+
+
+class CatalogBriefSerializer(serializers.Serializer):
+    """A catalogue row as other rows point at it: its Kartra id, url and name."""
+
+    id = KartraIdField()
+    url = RowUrlField()
     name = serializers.CharField(read_only=True)
 
 
 class LeadBriefSerializer(serializers.Serializer):
-    """A lead as other rows point at it."""
+    """A lead as other rows point at it: its Kartra id, url and email."""
 
-    id = serializers.IntegerField(read_only=True)
-    kartra_id = serializers.IntegerField(read_only=True, allow_null=True)
+    id = KartraIdField()
+    url = RowUrlField()
     email = serializers.CharField(read_only=True)
 
 

@@ -1,8 +1,9 @@
-"""The mirror's admin: read-only pages over everything Kartra told us, split by domain."""
+"""The mirror's admin: read-only pages over everything Kartra told us, split by domain, and
+the segments people keep of the lead list."""
 
 from django.contrib import admin
 
-from . import catalog, lead, state  # noqa: F401  (each module registers its admins)
+from . import catalog, lead, segments, state  # noqa: F401  (each module registers its admins)
 
 admin.site.site_header = "kartra_mirror"
 admin.site.site_title = "kartra_mirror"

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db import connections
-from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet, prefetch_related_objects
+from django.utils.functional import cached_property
 
 from leads.models import (
+    TEXT_FIELD_TYPES,
     Calendar,
     CalendarStatus,
     CalendarSubscription,
+    CustomField,
     LeadTag,
     List,
     ListSubscription,
@@ -27,6 +30,7 @@ from leads.models import (
     Transaction,
     TransactionType,
 )
+from leads.selectors import leads_with_custom_value
 
 # What "holds" means for each catalogue, shared by the lead filters and the catalogue counts.
 SALE_TYPES = (TransactionType.SALE, TransactionType.REBILL)
@@ -84,14 +88,28 @@ def distinct_values(model: type[Model], field: str, *, limit: int = 100) -> list
 
 
 class ValuesFilter(admin.SimpleListFilter):
-    """Choices from an indexed text column's distinct values, found without a scan."""
+    """Choices from an indexed text column's distinct values, found without a scan.
+
+    They are read when the list shows them, not when the filter is built: a segment's count
+    or export applies the filter without showing it.
+    """
 
     field: str
     known: tuple[str, ...] = ()
 
     def lookups(self, request, model_admin):
+        return ()  # read by choices()
+
+    def value_choices(self, model_admin) -> list[tuple[str, str]]:
         values = set(distinct_values(model_admin.model, self.field)) | set(self.known)
         return [(value, value) for value in sorted(values)]
+
+    def has_output(self) -> bool:
+        return True
+
+    def choices(self, changelist):
+        self.lookup_choices = self.value_choices(changelist.model_admin)
+        yield from super().choices(changelist)
 
     def queryset(self, request, queryset):
         if self.value() is None:
@@ -105,8 +123,8 @@ class SourceFilter(ValuesFilter):
     field = "source"
     known = KARTRA_SOURCES
 
-    def lookups(self, request, model_admin):
-        return [*super().lookups(request, model_admin), ("_none", "(none)")]
+    def value_choices(self, model_admin):
+        return [*super().value_choices(model_admin), ("_none", "(none)")]
 
     def queryset(self, request, queryset):
         if self.value() == "_none":
@@ -168,7 +186,15 @@ class AutocompleteFilter(admin.ListFilter):
         if value is None:
             return ""
         obj = self.catalogue._default_manager.filter(pk=value).first()
-        return str(obj) if obj is not None else f"#{value} (not found)"
+        return str(obj) if obj is not None else missing_label(value)
+
+    def describe(self) -> str:
+        """The chosen row and status in words, for a segment's summary; empty when unused."""
+        parts = [self.selected_label()] if self.value() is not None else []
+        status = self.status()
+        if status is not None:
+            parts.append(dict(self.statuses).get(status, status))
+        return ", ".join(parts)
 
     def condition(self, value: int | None, status: str | None) -> Q | Exists:
         raise NotImplementedError
@@ -300,6 +326,105 @@ class SurveyFilter(LeadRelationFilter):
     source = ("leads", "surveyresult", "survey")
     relation = SurveyResult
     relation_field = "survey"
+
+
+def missing_label(pk: int) -> str:
+    """What a filter shows for a row that is not in the mirror (deleted since a segment
+    was saved, or a hand-written URL)."""
+    return f"#{pk} (not in the mirror)"
+
+
+class CustomValueFilter(AutocompleteFilter):
+    """A custom field (``custom_field``, its primary key) and a value in it
+    (``custom_value``): a text field's whole text, or one of a choice field's options, both
+    case-insensitive (``leads.selectors.leads_with_custom_value``). The field alone lists
+    the leads with any value in it.
+
+    The field is picked in an autocomplete box; a choice field then lists its options, a
+    text field gets a box for the value (a plain GET form keeping the list's other
+    parameters, as Django's search box does).
+    """
+
+    template = "admin/kartra/custom_value_filter.html"
+    title = "custom field"
+    parameter_name = "custom_field"
+    value_parameter = "custom_value"
+    catalogue = CustomField
+    source = ("leads", "customfieldvalue", "field")
+
+    def expected_parameters(self):
+        return [self.parameter_name, self.value_parameter]
+
+    def custom_value(self) -> str | None:
+        return (self.used_parameters.get(self.value_parameter) or "").strip() or None
+
+    @cached_property
+    def field(self) -> CustomField | None:
+        """The chosen field, with its options when it may have some; None if none is chosen
+        or it is not in the mirror."""
+        pk = self.value()
+        field = CustomField.objects.filter(pk=pk).first() if pk is not None else None
+        if field is not None and field.field_type not in TEXT_FIELD_TYPES:
+            prefetch_related_objects([field], "options")
+        return field
+
+    def selected_label(self) -> str:
+        pk = self.value()
+        if pk is None:
+            return ""
+        return str(self.field) if self.field is not None else missing_label(pk)
+
+    def describe(self) -> str:
+        if self.value() is None:
+            return ""
+        value = self.custom_value()
+        return f"{self.selected_label()} = {value}" if value else f"{self.selected_label()} set"
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            if self.custom_value() is not None:
+                raise admin.options.IncorrectLookupParameters("custom_value needs custom_field")
+            return queryset
+        if self.field is None:
+            return queryset.none()
+        return leads_with_custom_value(queryset, field=self.field, value=self.custom_value())
+
+    @property
+    def options(self) -> list:
+        field = self.field
+        if field is None or field.field_type in TEXT_FIELD_TYPES:
+            return []
+        return list(field.options.all())
+
+    @property
+    def takes_text(self) -> bool:
+        """Whether the value is typed (text fields, and types Kartra added since)."""
+        field = self.field
+        return field is not None and field.is_text
+
+    def choices(self, changelist):
+        self.clear_query_string = changelist.get_query_string(remove=self.expected_parameters())
+        # The value box's form sends the list's other parameters along, as hidden inputs.
+        self.hidden_params = [
+            (name, value)
+            for name, values in changelist.filter_params.items()
+            if name != self.value_parameter
+            for value in values
+        ]
+        if self.field is None:
+            return
+        chosen = self.custom_value()
+        yield {
+            "selected": chosen is None,
+            "query_string": changelist.get_query_string(remove=[self.value_parameter]),
+            "display": "Any value",
+        }
+        for option in self.options:
+            yield {
+                "selected": chosen is not None and chosen.lower() == option.value.lower(),
+                "query_string": changelist.get_query_string({self.value_parameter: option.value}),
+                "display": option.value or "(empty)",
+            }
 
 
 class RelatedAutocompleteFilter(AutocompleteFilter):

@@ -9,14 +9,16 @@ from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
-from events.models import Activity, Delivery
+from events.models import Activity, AuditDifference, Delivery
 from leads.models import Lead, Transaction
 from leads.refresh import lead_request_refresh
 
 from .base import MirrorAdmin, changelist_url, short_datetime
+from .dates import JoinedFilter, LastActivityFilter
 from .export import lead_csv_response
 from .filters import (
     CalendarFilter,
+    CustomValueFilter,
     MailingListFilter,
     MembershipFilter,
     MembershipLevelFilter,
@@ -28,6 +30,13 @@ from .filters import (
 )
 from .lead_page import lead_page_sections
 from .search import matching_leads
+from .segments import (
+    INVALID_FILTERS,
+    SegmentFilter,
+    filtered_leads,
+    lead_list_filters,
+    lead_list_tools,
+)
 
 AUTOCOMPLETE_MEDIA_JS = (
     "admin/js/vendor/jquery/jquery.js",
@@ -55,6 +64,7 @@ class LeadAdmin(MirrorAdmin):
     # Only indexed columns sort: ORDER BY an unindexed column reads every lead.
     sortable_by = ("kartra_id", "score", "source", "joined", "last_activity", "last_refreshed")
     list_filter = (
+        SegmentFilter,
         TagFilter,
         MailingListFilter,
         MembershipFilter,
@@ -63,11 +73,13 @@ class LeadAdmin(MirrorAdmin):
         ProductFilter,
         CalendarFilter,
         SurveyFilter,
+        CustomValueFilter,
         SourceFilter,
         ("gdpr_lead_status", admin.ChoicesFieldListFilter),
         "blacklisted",
         "lead_deleted",
-        ("date_joined", admin.DateFieldListFilter),
+        JoinedFilter,
+        LastActivityFilter,
         "mirror_status",
     )
     search_fields = ("email", "first_name", "last_name", "phone", "kartra_id")
@@ -77,6 +89,7 @@ class LeadAdmin(MirrorAdmin):
     actions = ("refresh_from_kartra", "export_csv")
     hidden_fields = ("mirror_raw",)
     change_form_template = "admin/leads/lead/change_form.html"
+    change_list_template = "admin/leads/lead/change_list.html"
     view_on_site = False
     # The profile card (lead_page.Profile) shows what matters first; the form rows below it
     # hold every field of the lead, folded.
@@ -193,12 +206,37 @@ class LeadAdmin(MirrorAdmin):
     def export_csv(self, request, queryset):
         return lead_csv_response(queryset)
 
+    # --- the lead list: segments and the export of all its leads --------------------------
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(
+            request, {**lead_list_tools(request, self), **(extra_context or {})}
+        )
+
+    def export_list_view(self, request):
+        """Every lead of the list as filtered, streamed (the export action takes a page's
+        selected rows)."""
+        if not self.has_export_permission(request):
+            raise PermissionDenied
+        filters = lead_list_filters(request.GET)
+        try:
+            leads = filtered_leads(self, request, filters)
+        except INVALID_FILTERS:
+            self.message_user(
+                request,
+                "The lead list does not take these filters; nothing exported.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(changelist_url(Lead))
+        return lead_csv_response(leads)
+
     # --- the lead page ------------------------------------------------------------------
 
     def get_urls(self):
         prefix = f"{self.opts.app_label}_{self.opts.model_name}"
         view = self.admin_site.admin_view
         return [
+            path("export/", view(self.export_list_view), name=f"{prefix}_export_list"),
             path(
                 "<path:object_id>/refresh/",
                 view(require_POST(self.refresh_view)),
@@ -248,5 +286,6 @@ class LeadAdmin(MirrorAdmin):
             context["all_transactions_url"] = changelist_url(Transaction, lead=obj.pk)
             context["all_activity_url"] = changelist_url(Activity, lead=obj.pk)
             context["all_deliveries_url"] = changelist_url(Delivery, lead=obj.pk)
+            context["drift_url"] = changelist_url(AuditDifference, q=obj.kartra_id or "")
             context["can_refresh"] = self.has_refresh_permission(request)
         return super().render_change_form(request, context, add, change, form_url, obj)

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F, Prefetch
+from django.db.models import Count, F, Prefetch
 
-from events.models import Delivery
+from events.models import AuditDifference, Delivery
 from leads.models import (
     CalendarSubscription,
     CustomFieldValue,
@@ -167,6 +167,23 @@ def lead_profile(lead: Lead, relations: dict[str, Any]) -> Profile:
     )
 
 
+def last_drift(lead: Lead) -> dict[str, Any] | None:
+    """How many differences from Kartra the latest audit that found any on this lead found,
+    and when it started; None when none has, or when the lead was refreshed since (which
+    took Kartra's copy, repairing them)."""
+    drift = (
+        AuditDifference.objects.filter(lead=lead)
+        .values("run_id", "run__started_at")
+        .annotate(differences=Count("pk"))
+        .order_by("-run_id")
+        .first()
+    )
+    refreshed = lead.mirror_refreshed_at
+    if drift is None or (refreshed is not None and refreshed > drift["run__started_at"]):
+        return None
+    return drift
+
+
 def lead_page_sections(
     lead: Lead, *, timeline_kind: str | None = None, timeline_after: str | None = None
 ) -> dict[str, Any]:
@@ -176,6 +193,7 @@ def lead_page_sections(
         **relations,
         "profile": lead_profile(lead, relations),
         "timeline": lead_timeline(lead, kind=timeline_kind, after=timeline_after),
+        "drift": last_drift(lead),
         "transactions_shown": TRANSACTIONS_SHOWN,
         "deliveries_shown": DELIVERIES_SHOWN,
         "raw_json": pretty_json(lead.mirror_raw),

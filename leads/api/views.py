@@ -23,8 +23,10 @@ from leads.models import (
 
 from . import serializers
 
-# Orderings offered must each be backed by an index (see migrations/0002_api_indexes).
-CATALOG_ORDERING = ("name", "kartra_id", "id")
+# Orderings offered must each be backed by an index (see migrations/0002_api_indexes; the
+# unique Kartra ids have theirs). ``id`` is the Kartra id; the default ``-pk`` (MirrorViewSet)
+# is the primary key. Kinds whose Kartra id is unique only within a parent offer none.
+CATALOG_ORDERING = ("name", "id")
 
 
 class LeadViewSet(MirrorViewSet):
@@ -35,7 +37,6 @@ class LeadViewSet(MirrorViewSet):
     search_fields = ("email", "first_name", "last_name", "phone")
     ordering_fields = (
         "id",
-        "kartra_id",
         "date_joined",
         "score",
         "mirror_updated",
@@ -47,7 +48,7 @@ class CustomFieldViewSet(MirrorViewSet):
     queryset = CustomField.objects.all()
     serializer_class = serializers.CustomFieldSerializer
     filterset_class = filtersets.CustomFieldFilterSet
-    ordering, ordering_fields = "identifier", ("identifier", "kartra_id", "id")
+    ordering, ordering_fields = "identifier", ("identifier", "id")
 
 
 class TagViewSet(MirrorViewSet):
@@ -79,8 +80,7 @@ class MembershipViewSet(MirrorViewSet):
 
 
 class MembershipLevelViewSet(MirrorViewSet):
-    # Level ids are unique within their membership only, so the mirror's id is the key.
-    lookup_field = "id"
+    # Level ids are unique within their membership only: addressed as mirror-<n>.
     queryset = MembershipLevel.objects.all()
     serializer_class = serializers.MembershipLevelSerializer
     filterset_class = filtersets.MembershipLevelFilterSet
@@ -97,15 +97,15 @@ class TransactionViewSet(MirrorViewSet):
     queryset = Transaction.objects.all()
     serializer_class = serializers.TransactionSerializer
     filterset_class = filtersets.TransactionFilterSet
-    ordering = "-kartra_id"
-    ordering_fields = ("kartra_id", "transaction_date", "amount", "id")
+    ordering = "-id"
+    ordering_fields = ("id", "transaction_date", "amount")
 
 
 class SubscriptionViewSet(MirrorViewSet):
     queryset = Subscription.objects.all()
     serializer_class = serializers.SubscriptionSerializer
     filterset_class = filtersets.SubscriptionFilterSet
-    ordering, ordering_fields = "-kartra_id", ("kartra_id", "id")
+    ordering, ordering_fields = "-id", ("id",)
 
 
 class CalendarViewSet(MirrorViewSet):
@@ -116,17 +116,18 @@ class CalendarViewSet(MirrorViewSet):
 
 
 class CalendarClassViewSet(MirrorViewSet):
-    lookup_field = "id"  # class ids are unique within their calendar only
+    # Class ids are unique within their calendar only: addressed as mirror-<n>.
     queryset = CalendarClass.objects.all()
     serializer_class = serializers.CalendarClassSerializer
     filterset_class = filtersets.CalendarClassFilterSet
 
 
 class CalendarSubscriptionViewSet(MirrorViewSet):
-    lookup_field = "id"  # webhooks do not always carry Kartra's subscription id
+    # Webhooks do not always carry Kartra's subscription id: those are mirror-<n>.
     queryset = CalendarSubscription.objects.all()
     serializer_class = serializers.CalendarSubscriptionSerializer
     filterset_class = filtersets.CalendarSubscriptionFilterSet
+    ordering_fields = ("id",)
 
 
 class SurveyViewSet(MirrorViewSet):
@@ -137,14 +138,14 @@ class SurveyViewSet(MirrorViewSet):
 
 
 class SurveyResultViewSet(MirrorViewSet):
-    lookup_field = "id"
+    # Kartra gives a survey result no id (a lead has one per survey): mirror-<n>.
     queryset = SurveyResult.objects.all()
     serializer_class = serializers.SurveyResultSerializer
     filterset_class = filtersets.SurveyResultFilterSet
 
 
 class AssetViewSet(MirrorViewSet):
-    lookup_field = "id"  # asset ids are unique within their kind only
+    # Asset ids are unique within their kind only: addressed as mirror-<n>.
     queryset = Asset.objects.all()
     serializer_class = serializers.AssetSerializer
     filterset_class = filtersets.AssetFilterSet

@@ -25,6 +25,7 @@ from .catalog import (
 )
 from .commerce import Subscription, Transaction, TransactionType
 from .lead import GdprStatus, Lead, MirrorStatus
+from .segment import Segment
 from .state import (
     CalendarEvent,
     CalendarStatus,
@@ -68,6 +69,7 @@ __all__ = [
     "PricePoint",
     "Product",
     "QuestionCorrectness",
+    "Segment",
     "Sequence",
     "SequenceStatus",
     "SequenceSubscription",

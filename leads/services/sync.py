@@ -308,7 +308,7 @@ def leads_refresh(
     )
     with closing(answers):  # stops the calls at once when the run stops
         for arrived in answers:
-            outcomes = _settle(arrived, run) if arrived else []
+            outcomes = answers_settle(arrived, run) if arrived else []
             refused = None
             for answer, outcome in zip(arrived, outcomes, strict=True):
                 run.count(outcome)
@@ -326,9 +326,10 @@ def leads_refresh(
     return run.run
 
 
-def _settle(answers: Sequence[Answer], run: SyncRecorder) -> list[str]:
+def answers_settle(answers: Sequence[Answer], run: SyncRecorder) -> list[str]:
     """Apply a batch of answers: the snapshots together, each not found / deleted mark, and
-    each failure recorded, its lead's next try deferred; return each one's outcome."""
+    each failure recorded, its lead's next try deferred; return each one's outcome. (A
+    refresh settles the answers it fetched; an audit that repairs, those it compared.)"""
     outcomes: dict[int, str] = {}
     snapshots = [answer for answer in answers if answer.snapshot is not None]
     for answer, outcome in zip(snapshots, _snapshots_settle(snapshots, run), strict=True):

@@ -12,7 +12,16 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from events.models import Activity, Delivery, DeliveryStatus, SyncRun, SyncRunStatus
+from events.models import (
+    Activity,
+    AuditDifference,
+    AuditRun,
+    Delivery,
+    DeliveryStatus,
+    DriftCause,
+    SyncRun,
+    SyncRunStatus,
+)
 from leads.models import (
     Asset,
     AssetKind,
@@ -33,6 +42,7 @@ from leads.models import (
     MembershipLevel,
     PricePoint,
     Product,
+    Segment,
     Sequence,
     SequenceStatus,
     SequenceSubscription,
@@ -220,6 +230,35 @@ def make_sync_run(**fields) -> SyncRun:
     return SyncRun.objects.create(**defaults)
 
 
+def make_audit_run(lead: Lead | None = None, **fields) -> AuditRun:
+    """A finished audit of 50 leads; with ``lead``, one difference of that lead."""
+    defaults = {
+        "kind": "daily",
+        "started_at": timezone.now() - timedelta(minutes=5),
+        "finished_at": timezone.now(),
+        "heartbeat_at": timezone.now(),
+        "status": SyncRunStatus.SUCCEEDED,
+        "leads_compared": 50,
+        "leads_differing": 1 if lead else 0,
+        "differences_found": 1 if lead else 0,
+        "causes": {DriftCause.MISSED_WEBHOOK: 1} if lead else {},
+        "api_calls": 50,
+    }
+    run = AuditRun.objects.create(**{**defaults, **fields})
+    if lead is not None:
+        AuditDifference.objects.create(
+            run=run,
+            lead=lead,
+            lead_kartra_id=lead.kartra_id,
+            relation="tag",
+            name="VIP",
+            mirror_value=None,
+            kartra_value="assigned",
+            cause=DriftCause.MISSED_WEBHOOK,
+        )
+    return run
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
     # The superuser fixtures hash a password; the default hasher takes a second each time.
@@ -246,5 +285,7 @@ def every_model(db) -> LeadGraph:
     """At least one row of every registered model."""
     graph = make_lead_graph(2)
     make_sync_run()
+    make_audit_run(graph.lead)
     make_delivery(lead=None, action="", status=DeliveryStatus.REJECTED, body=b"{not json,}")
+    Segment.objects.create(name="Tagged", filters=f"tag={graph.tags[0].pk}", shared=True)
     return graph

@@ -18,7 +18,7 @@ import pytest
 
 from leads.models import Lead
 
-from .conftest import make_delivery, make_lead, make_lead_graph, make_sync_run
+from .conftest import make_audit_run, make_delivery, make_lead, make_lead_graph, make_sync_run
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -162,6 +162,7 @@ def test_admin_in_headless_chromium(loopback_server, browser, tmp_path, django_u
     empty = Lead.objects.create(email="empty.lead@example.com")
     make_delivery(lead=graph.lead, action="buy_product")
     make_sync_run()
+    make_audit_run(graph.lead)
     wait = WebDriverWait(browser, WAIT_SECONDS)
     session = Session(browser, loopback_server.url, SCREENSHOTS)
 
@@ -251,7 +252,8 @@ def test_admin_in_headless_chromium(loopback_server, browser, tmp_path, django_u
     # The dashboard and its charts.
     session.open("/admin/")
     charts = browser.find_elements(By.CSS_SELECTOR, "#kartra-dashboard svg")
-    assert len(charts) == 4
+    assert len(charts) == 5  # four of the account, one of the drift from Kartra
+    assert "Drift from Kartra" in browser.find_element(By.ID, "kartra-drift").text
     assert browser.find_elements(By.CSS_SELECTOR, "#kartra-dashboard svg rect")
     assert all(chart.size["width"] > 200 for chart in charts)
     shot = session.snap("07-dashboard")

@@ -17,7 +17,14 @@ from events.dashboard import dashboard
 from events.models import DeliveryStatus
 from leads.models import Transaction, TransactionType
 
-from .conftest import make_delivery, make_lead, make_lead_graph, make_sync_run, observed
+from .conftest import (
+    make_audit_run,
+    make_delivery,
+    make_lead,
+    make_lead_graph,
+    make_sync_run,
+    observed,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +48,7 @@ def test_index_renders_the_dashboard_and_keeps_the_app_list(admin_client, busy_m
     response = admin_client.get(reverse("admin:index"))
     content = response.content.decode()
     assert 'id="kartra-dashboard"' in content
-    assert content.count("<svg viewBox=") == 4
+    assert content.count("<svg viewBox=") == 5
     assert content.count("<rect ") > 4  # bars with data
     assert "<polyline" in content
     for title in (
@@ -50,6 +57,7 @@ def test_index_renders_the_dashboard_and_keeps_the_app_list(admin_client, busy_m
         "Revenue per day",
         "Kartra API calls per day",
         "Sync health",
+        "Drift from Kartra",
     ):
         assert title in content, title
     assert 'id="app-list"' in content or "app-leads" in content  # Django's app list stays
@@ -101,7 +109,7 @@ def test_past_days_come_from_the_cache_and_today_stays_live(busy_month):
 
 def test_dashboard_with_no_data_renders(admin_client, db):
     content = admin_client.get(reverse("admin:index")).content.decode()
-    assert content.count("<svg viewBox=") == 4
+    assert content.count("<svg viewBox=") == 5
     assert "Nothing in these 30 days." in content
     assert "never" in content
 
@@ -156,3 +164,32 @@ def test_sync_health_shows_how_far_behind_each_class_of_the_refresh_queue_is(
     content = admin_client.get(reverse("admin:index")).content.decode()
     assert "Refresh queue, in the order refreshed" in content
     assert "Stale and recently active" in content and "1 h 30 min" in content
+
+
+def test_drift_over_the_month_and_the_last_audit(admin_client, busy_month):
+    now = timezone.now()
+    make_audit_run(started_at=now - timedelta(days=40), leads_differing=50)  # out of the window
+    make_audit_run(started_at=now - timedelta(days=3), leads_differing=10)
+    make_audit_run(started_at=now - timedelta(days=3), leads_differing=0)
+    last = make_audit_run(busy_month.lead, started_at=now - timedelta(hours=1), api_calls=7)
+
+    data = dashboard()
+
+    chart = data["drift"]["chart"]
+    assert "(11 of 150 in 30 days, 7.3%)" in chart.title
+    shares = {bar.title.split(": ", 1)[1] for bar in chart.bars}
+    assert shares == {"differed 10.0%", "agreed 90.0%", "differed 2.0%", "agreed 98.0%"}
+    assert data["drift"]["last"] == last
+    assert "257 calls" in data["charts"][3].title  # the sync runs' 150, the audits' 50 + 50 + 7
+    content = admin_client.get(reverse("admin:index")).content.decode()
+    assert reverse("admin:events_auditrun_change", args=[last.pk]) in content
+    assert "50 / 1 (2.0%)" in content
+    differences = reverse("admin:events_auditdifference_changelist")
+    assert f"{differences}?run__id__exact={last.pk}" in content
+
+
+def test_a_month_without_drift_still_shows_its_audits(busy_month):
+    make_audit_run()
+    chart = dashboard()["drift"]["chart"]
+    assert chart.has_data and "(0 of 50 in 30 days, 0.0%)" in chart.title
+    assert [bar.title.split(": ", 1)[1] for bar in chart.bars] == ["agreed 100.0%"]

@@ -9,6 +9,10 @@ from django.utils import timezone
 from leads.admin import base
 from leads.models import (
     CalendarSubscription,
+    CustomField,
+    CustomFieldOption,
+    CustomFieldValue,
+    FieldType,
     GdprStatus,
     Lead,
     LeadTag,
@@ -18,7 +22,7 @@ from leads.models import (
     SequenceSubscription,
 )
 
-from .conftest import make_lead, make_lead_graph
+from .conftest import make_lead, make_lead_graph, observed
 
 pytestmark = pytest.mark.django_db
 URL = reverse("admin:leads_lead_changelist")
@@ -255,3 +259,101 @@ def test_lead_count_link_matches_the_filter(admin_client, lead_graph):
     response = admin_client.get(reverse("admin:leads_tag_changelist"))
     assert f'href="{URL}?tag={tag.pk}"' in response.content.decode()
     assert listed(admin_client, tag=tag.pk) == {lead_graph.lead.pk}
+
+
+@pytest.fixture
+def custom_values(db):
+    """A text field, a drop-down and a field of a type Kartra added since, with values."""
+    text = CustomField.objects.create(identifier="city", field_type=FieldType.INPUT_FIELD)
+    choice = CustomField.objects.create(identifier="color", field_type=FieldType.DROP_DOWN)
+    newer = CustomField.objects.create(identifier="rating", field_type="star_rating")
+    blue, red = (
+        CustomFieldOption.objects.create(field=choice, kartra_id=i, value=value)
+        for i, value in ((1, "Blue"), (2, "Red"))
+    )
+    five = CustomFieldOption.objects.create(field=newer, kartra_id=5, value="5 stars")
+    leads = {name: make_lead(first_name=name) for name in ("paris", "lyon", "blue", "red", "none")}
+    long_text = " ".join(["Saint-Etienne"] * 300)  # longer than a btree entry may be
+    for name, city in (("paris", "Paris"), ("lyon", long_text), ("blue", "")):
+        CustomFieldValue.objects.create(lead=leads[name], field=text, text=city, **observed())
+    for name, option in (("blue", blue), ("red", red)):
+        value = CustomFieldValue.objects.create(lead=leads[name], field=choice, **observed())
+        value.options.add(option)
+    CustomFieldValue.objects.create(lead=leads["paris"], field=newer, text="great", **observed())
+    rated = CustomFieldValue.objects.create(lead=leads["red"], field=newer, **observed())
+    rated.options.add(five)
+    return {"text": text, "choice": choice, "newer": newer, "long": long_text, **leads}
+
+
+def by_value(client, field, value=None) -> set[str]:
+    params = {"custom_field": field.pk}
+    if value is not None:
+        params["custom_value"] = value
+    response = client.get(URL, params)
+    assert response.status_code == 200
+    return {lead.first_name for lead in response.context["cl"].result_list}
+
+
+def test_custom_field_value_filter(admin_client, custom_values):
+    text, choice, newer = custom_values["text"], custom_values["choice"], custom_values["newer"]
+    # Text: the whole text, any case; a part of it is not a match.
+    assert by_value(admin_client, text, "pARIS") == {"paris"}
+    assert by_value(admin_client, text, "Par") == set()
+    assert by_value(admin_client, text, custom_values["long"].upper()) == {"lyon"}
+    # Choices: one of the chosen options, any case.
+    assert by_value(admin_client, choice, "blue") == {"blue"}
+    assert by_value(admin_client, choice, "Green") == set()
+    # A type Kartra added since: its text or its options.
+    assert by_value(admin_client, newer, "GREAT") == {"paris"}
+    assert by_value(admin_client, newer, "5 stars") == {"red"}
+    # The field alone: any value in it (an empty text is none).
+    assert by_value(admin_client, text) == {"paris", "lyon"}
+    assert by_value(admin_client, choice) == {"blue", "red"}
+
+
+def test_custom_field_value_filter_shows_options_or_a_value_box(admin_client, custom_values):
+    choice, text = custom_values["choice"], custom_values["text"]
+    content = admin_client.get(URL, {"custom_field": choice.pk}).content.decode()
+    assert f'<option value="{choice.pk}" selected>color</option>' in content
+    assert 'data-model-name="customfieldvalue"' in content
+    assert 'data-filter-clears="custom_value"' in content
+    assert f"?custom_field={choice.pk}&amp;custom_value=Red" in content
+    assert 'name="custom_value"' not in content
+
+    page = admin_client.get(URL, {"custom_field": text.pk, "tag": "", "q": "ada"}).content
+    content = page.decode()
+    # A GET form that sends the list's other parameters along.
+    assert 'name="custom_value"' in content
+    assert f'<input type="hidden" name="custom_field" value="{text.pk}">' in content
+    assert '<input type="hidden" name="q" value="ada">' in content
+
+
+def test_a_custom_value_needs_its_field(admin_client, custom_values):
+    response = admin_client.get(URL, {"custom_value": "Paris"})
+    assert response.status_code == 302 and response["Location"].endswith("?e=1")
+
+
+@pytest.mark.parametrize(
+    ("period", "expected"),
+    [
+        ("today", {"today"}),
+        ("past_7_days", {"today", "week"}),
+        ("past_30_days", {"today", "week", "month"}),
+        ("over_30_days", {"old"}),
+        ("none", {"never"}),
+    ],
+)
+def test_periods_count_back_from_today(admin_client, period, expected):
+    now = timezone.now()
+    ages = {"today": timedelta(0), "week": timedelta(days=5), "month": timedelta(days=20)}
+    ages["old"] = timedelta(days=45)
+    for name, age in ages.items():
+        make_lead(first_name=name, date_joined=now - age, mirror_last_activity_at=now - age)
+    make_lead(first_name="never", date_joined=None, mirror_last_activity_at=None)
+    for parameter in ("joined", "last_activity"):
+        response = admin_client.get(URL, {parameter: period})
+        assert {lead.first_name for lead in response.context["cl"].result_list} == expected
+
+
+def test_an_unknown_period_is_refused(admin_client):
+    assert admin_client.get(URL, {"joined": "someday"}).status_code == 302

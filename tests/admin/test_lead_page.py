@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from events.models import Activity
+from events.models import Activity, AuditDifference, AuditRun, DriftCause
 from leads.admin.lead_page import hosts_text
 from leads.admin.timeline import PER_PAGE, Position, lead_timeline
 from leads.models import (
@@ -232,3 +232,24 @@ def test_a_bad_cursor_or_kind_shows_the_newest_page_of_everything(admin_client):
     for params in ({"after": "junk"}, {"after": "1.2"}, {"timeline": "nope"}, {"after": "9" * 40}):
         timeline = page(admin_client, lead, **params).context["timeline"]
         assert timeline.kind is None and timeline.is_first and len(timeline.entries) == 1
+
+
+def test_the_card_shows_drift_an_audit_found_until_the_lead_is_refreshed(admin_client):
+    lead = make_lead()
+    assert page(admin_client, lead).context["drift"] is None
+    started = timezone.now() - timedelta(hours=1)
+    run = AuditRun.objects.create(kind="sample", started_at=started)
+    for name in ("first_name", "Tag VIP"):
+        AuditDifference.objects.create(
+            run=run,
+            lead=lead,
+            lead_kartra_id=lead.kartra_id,
+            relation="profile",
+            name=name,
+            cause=DriftCause.NO_WEBHOOK,
+        )
+    content = page(admin_client, lead).content.decode()
+    assert "2 differences from Kartra" in section(content, "profile-mirror")
+    Lead.objects.filter(pk=lead.pk).update(mirror_refreshed_at=timezone.now())
+    content = page(admin_client, lead).content.decode()
+    assert "differences from Kartra" not in content

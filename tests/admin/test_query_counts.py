@@ -1,5 +1,7 @@
 """Admin pages run a fixed number of queries, whatever the number of rows or relations."""
 
+from urllib.parse import urlencode
+
 import pytest
 from django.contrib import admin
 from django.contrib.admin.utils import quote
@@ -8,9 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from events.models import Delivery
-from leads.models import Lead, Tag
+from leads.models import CustomFieldValue, FieldType, Lead, Segment, Tag
 
-from .conftest import make_delivery, make_lead_graph, make_sync_run
+from .conftest import make_audit_run, make_delivery, make_lead_graph, make_sync_run
 
 pytestmark = pytest.mark.django_db
 
@@ -18,22 +20,31 @@ ON_POSTGRES = connection.vendor == "postgresql"
 # Pinned counts: session + user (2), then the page's own. A list: its count and its rows,
 # plus the source/action filter's values; an unfiltered list on PostgreSQL asks pg_class
 # for an estimate first (+1); a chosen autocomplete filter reads its label (+1). The lead
+# list names the saved segments (+1); a segment's filters there: a tag (its label), a
+# custom field's option (the field, its options), a period joined. The lead
 # page: the lead, then one query per section (two or three where rows have children), the
-# card's active subscriptions, and one per kind of timeline row (activity, purchases,
-# calendar sessions, survey results).
+# card's active subscriptions and the last audit's drift, and one per kind of timeline row
+# (activity, purchases, calendar sessions, survey results).
 # The dashboard: four charts, the refresh backlog (each of the due queue's four classes: a
-# bounded count and its oldest lead), the last sync run, recent actions.
+# bounded count and its oldest lead), the last sync run, recent actions; and the drift from
+# Kartra (+2): the audits per day (one GROUP BY, which the API calls chart reads too) and
+# the last audit.
 ESTIMATE = 1 if ON_POSTGRES else 0
 PINNED = {
-    "lead changelist": 5 + ESTIMATE,
-    "lead changelist searched": 5,
-    "lead changelist filtered by tag": 6,
-    "lead page": 22,
+    "lead changelist": 6 + ESTIMATE,
+    "lead changelist searched": 6,
+    "lead changelist filtered by tag": 7,
+    "lead changelist with a segment": 9,
+    "lead page": 23,
     "tag changelist": 4 + ESTIMATE,
     "delivery changelist": 5 + ESTIMATE,
-    "dashboard": 16,
+    "dashboard": 18,
 }
-MIRRORED = [model for model in admin.site._registry if model._meta.app_label in {"leads", "events"}]
+MIRRORED = [
+    model
+    for model in admin.site._registry
+    if model._meta.app_label in {"leads", "events"} and model is not Segment
+]
 
 
 def url(model, view, *args):
@@ -57,6 +68,9 @@ def page_counts(client, lead: Lead, tag: Tag) -> dict[str, int]:
         "lead changelist filtered by tag": queries(
             client, url(Lead, "changelist") + f"?tag={tag.pk}"
         ),
+        "lead changelist with a segment": queries(
+            client, url(Lead, "changelist") + "?" + segment_of(lead, tag).filters
+        ),
         "lead page": queries(client, url(Lead, "change", lead.pk)),
         "tag changelist": queries(client, url(Tag, "changelist")),
         "delivery changelist": queries(client, url(Delivery, "changelist")),
@@ -67,6 +81,22 @@ def page_counts(client, lead: Lead, tag: Tag) -> dict[str, int]:
         obj = model._default_manager.filter(**related_to(model, lead)).order_by("pk").first()
         counts[f"{model.__name__} page"] = queries(client, url(model, "change", quote(obj.pk)))
     return counts
+
+
+def segment_of(lead: Lead, tag: Tag) -> Segment:
+    """A shared segment of ``lead``: its tag, its checkbox option, joined in the past 7 days."""
+    choice = CustomFieldValue.objects.filter(lead=lead, field__field_type=FieldType.CHECKBOX)
+    value = choice.select_related("field").first()
+    option = value.options.get()
+    filters = urlencode(
+        {
+            "custom_field": value.field_id,
+            "custom_value": option.value,
+            "joined": "past_7_days",
+            "tag": tag.pk,
+        }
+    )
+    return Segment.objects.create(name=f"Segment of {lead.pk}", filters=filters, shared=True)
 
 
 def related_to(model, lead: Lead) -> dict:
@@ -95,6 +125,8 @@ def related_to(model, lead: Lead) -> dict:
         return {"pk": lead.pk}
     if name == "SyncRun":
         return {}
+    if name == "AuditRun":
+        return {"differences__lead": lead}
     if name == "CustomFieldOption":
         return {"field__values__lead": lead}
     return {paths.get(name, "lead"): lead}
@@ -103,13 +135,16 @@ def related_to(model, lead: Lead) -> dict:
 def test_query_counts_are_pinned_and_do_not_grow(admin_client):
     small = make_lead_graph(2)
     make_sync_run()
+    make_audit_run(small.lead)
     make_delivery(lead=None, action="")
     few = page_counts(admin_client, small.lead, small.tags[0])
 
     big = make_lead_graph(20)
+    make_audit_run(big.lead)
     for _ in range(20):
         make_lead_graph(1)
         make_sync_run()
+        make_audit_run(make_lead_graph(1).lead)
         make_delivery(lead=None, action="")
     many = page_counts(admin_client, big.lead, big.tags[0])
 

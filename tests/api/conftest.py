@@ -67,14 +67,20 @@ def ids(client: APIClient, path: str, key: str = "id", **params) -> list:
     return [row[key] for row in results(client, path, **params)]
 
 
-def walk(client: APIClient, path: str, **params) -> tuple[list[int], int]:
-    """Follow ``next`` links from the first page; return the ids seen and the page count."""
+def detail_url(path: str) -> str:
+    """The absolute url of a detail as the API writes it (``leads/1034/``)."""
+    return f"http://testserver{API}{path}"
+
+
+def walk(client: APIClient, path: str, **params) -> tuple[list[str], int]:
+    """Follow ``next`` links from the first page; return the urls of the rows seen (every
+    row has one, unlike a Kartra id) and the page count."""
     response = get(client, path, **params)
     seen, pages = [], 0
     while True:
         assert response.status_code == 200, response.content
         body = response.json()
-        seen += [row["id"] for row in body["results"]]
+        seen += [row["url"] for row in body["results"]]
         pages += 1
         if not body["next"]:
             return seen, pages

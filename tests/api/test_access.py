@@ -9,27 +9,40 @@ from .conftest import API, token_client
 
 pytestmark = pytest.mark.django_db
 
-# endpoint -> (factory making one row, attribute the detail URL uses, staff only)
+
+def by_kartra_id(row) -> str:
+    return str(row.kartra_id)
+
+
+def by_mirror_key(row) -> str:
+    return f"mirror-{row.pk}"
+
+
+def by_own_id(row) -> str:
+    return str(row.pk)
+
+
+# endpoint -> (factory making one row, the path segment of its detail, staff only)
 ENDPOINTS = {
-    "leads": (f.LeadFactory, "kartra_id", False),
-    "custom-fields": (f.CustomFieldFactory, "kartra_id", False),
-    "tags": (f.TagFactory, "kartra_id", False),
-    "lists": (f.ListFactory, "kartra_id", False),
-    "sequences": (f.SequenceFactory, "kartra_id", False),
-    "memberships": (f.MembershipFactory, "kartra_id", False),
-    "membership-levels": (f.MembershipLevelFactory, "id", False),
-    "products": (f.ProductFactory, "kartra_id", False),
-    "transactions": (f.TransactionFactory, "kartra_id", False),
-    "subscriptions": (f.SubscriptionFactory, "kartra_id", False),
-    "calendars": (f.CalendarFactory, "kartra_id", False),
-    "calendar-classes": (f.CalendarClassFactory, "id", False),
-    "calendar-subscriptions": (f.CalendarSubscriptionFactory, "id", False),
-    "surveys": (f.SurveyFactory, "kartra_id", False),
-    "survey-results": (f.SurveyResultFactory, "id", False),
-    "assets": (f.AssetFactory, "id", False),
-    "activity": (f.ActivityFactory, "id", False),
-    "deliveries": (f.DeliveryFactory, "id", True),
-    "sync-runs": (f.SyncRunFactory, "id", True),
+    "leads": (f.LeadFactory, by_kartra_id, False),
+    "custom-fields": (f.CustomFieldFactory, by_kartra_id, False),
+    "tags": (f.TagFactory, by_kartra_id, False),
+    "lists": (f.ListFactory, by_kartra_id, False),
+    "sequences": (f.SequenceFactory, by_kartra_id, False),
+    "memberships": (f.MembershipFactory, by_kartra_id, False),
+    "membership-levels": (f.MembershipLevelFactory, by_mirror_key, False),
+    "products": (f.ProductFactory, by_kartra_id, False),
+    "transactions": (f.TransactionFactory, by_kartra_id, False),
+    "subscriptions": (f.SubscriptionFactory, by_kartra_id, False),
+    "calendars": (f.CalendarFactory, by_kartra_id, False),
+    "calendar-classes": (f.CalendarClassFactory, by_mirror_key, False),
+    "calendar-subscriptions": (f.CalendarSubscriptionFactory, by_kartra_id, False),
+    "surveys": (f.SurveyFactory, by_kartra_id, False),
+    "survey-results": (f.SurveyResultFactory, by_mirror_key, False),
+    "assets": (f.AssetFactory, by_mirror_key, False),
+    "activity": (f.ActivityFactory, by_own_id, False),
+    "deliveries": (f.DeliveryFactory, by_own_id, True),
+    "sync-runs": (f.SyncRunFactory, by_own_id, True),
 }
 
 
@@ -38,9 +51,9 @@ def test_every_routed_endpoint_is_covered():
 
 
 def urls(endpoint: str) -> tuple[str, str]:
-    make, attribute, _ = ENDPOINTS[endpoint]
+    make, key, _ = ENDPOINTS[endpoint]
     row = make()
-    return f"{API}{endpoint}/", f"{API}{endpoint}/{getattr(row, attribute)}/"
+    return f"{API}{endpoint}/", f"{API}{endpoint}/{key(row)}/"
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)

@@ -9,7 +9,7 @@ from django.utils import timezone
 from leads.models import TransactionType
 from tests import factories as f
 
-from .conftest import get, ids
+from .conftest import detail_url, get, ids
 
 pytestmark = pytest.mark.django_db
 
@@ -45,14 +45,15 @@ def transactions(db):
 
 
 def kartra_ids(client, **params) -> list[int]:
-    return ids(client, "transactions/", key="kartra_id", **params)
+    return ids(client, "transactions/", **params)
 
 
 def test_transaction_detail_by_kartra_id(client_reader, transactions):
     body = get(client_reader, "transactions/2/").json()
+    assert body["id"] == 2 and body["url"] == detail_url("transactions/2/")
     assert body["lead"] == {
-        "id": transactions[1].lead.id,
-        "kartra_id": 20,
+        "id": 20,
+        "url": detail_url("leads/20/"),
         "email": transactions[1].lead.email,
     }
     assert body["product"]["name"] == "course"
@@ -75,7 +76,7 @@ def test_transaction_filters(client_reader, transactions):
 
 def test_transaction_orderings(client_reader, transactions):
     assert kartra_ids(client_reader) == [3, 2, 1]
-    assert kartra_ids(client_reader, ordering="kartra_id") == [1, 2, 3]
+    assert kartra_ids(client_reader, ordering="id") == [1, 2, 3]
     assert kartra_ids(client_reader, ordering="transaction_date") == [1, 2, 3]  # NULL last
     assert kartra_ids(client_reader, ordering="-transaction_date") == [3, 2, 1]
     assert kartra_ids(client_reader, ordering="amount") == [1, 2, 3]
@@ -85,6 +86,9 @@ def test_transaction_orderings(client_reader, transactions):
 def test_subscriptions(client_reader):
     mine = f.SubscriptionFactory(lead__kartra_id=4)
     other = f.SubscriptionFactory()
-    assert ids(client_reader, "subscriptions/", lead=4) == [mine.id]
-    assert ids(client_reader, "subscriptions/", product=other.product.kartra_id) == [other.id]
-    assert get(client_reader, f"subscriptions/{mine.kartra_id}/").json()["lead"]["kartra_id"] == 4
+    assert ids(client_reader, "subscriptions/", lead=4) == [mine.kartra_id]
+    product = other.product.kartra_id
+    assert ids(client_reader, "subscriptions/", product=product) == [other.kartra_id]
+    body = get(client_reader, f"subscriptions/{mine.kartra_id}/").json()
+    assert body["url"] == detail_url(f"subscriptions/{mine.kartra_id}/")
+    assert body["lead"]["id"] == 4 and body["lead"]["url"] == detail_url("leads/4/")

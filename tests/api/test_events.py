@@ -8,7 +8,7 @@ from django.utils import timezone
 from events.models import DeliveryStatus, SyncRunStatus
 from tests import factories as f
 
-from .conftest import get, ids, results
+from .conftest import detail_url, get, ids, results
 
 pytestmark = pytest.mark.django_db
 
@@ -26,14 +26,35 @@ def test_activity_filters_and_order(client_reader):
     assert ids(client_reader, "activity/", occurred_after=two_days_ago) == [new.id, other.id]
     assert ids(client_reader, "activity/", occurred_before=two_days_ago) == [old.id]
     body = get(client_reader, f"activity/{new.id}/").json()
-    assert body["lead"]["kartra_id"] == 1
-    assert body["asset"]["kind"] == "page"
+    assert body["id"] == new.id and body["url"] == detail_url(f"activity/{new.id}/")
+    assert body["lead"] == {"id": 1, "url": detail_url("leads/1/"), "email": new.lead.email}
+    assert body["asset"] == {
+        "id": new.asset.kartra_id,
+        "url": detail_url(f"assets/mirror-{new.asset.pk}/"),
+        "kind": "page",
+        "name": new.asset.name,
+    }
 
 
 def test_delivery_list_never_carries_the_body(client_staff):
     f.DeliveryFactory(body=b'{"lead": {"id": 1}, "action": "assign_tag"}')
     (row,) = results(client_staff, "deliveries/")
     assert not {"body", "body_text", "headers", "traceback"} & set(row)
+
+
+def test_delivery_points_at_the_lead_it_was_applied_to(client_staff):
+    lead = f.LeadFactory(kartra_id=31)
+    applied = f.DeliveryFactory(lead_kartra_id=31, lead=lead)
+    pending = f.DeliveryFactory(lead_kartra_id=32, lead=None)
+    rows = {row["id"]: row for row in results(client_staff, "deliveries/")}
+    assert rows[applied.id]["lead"] == {
+        "id": 31,
+        "url": detail_url("leads/31/"),
+        "email": lead.email,
+    }
+    assert rows[applied.id]["url"] == detail_url(f"deliveries/{applied.id}/")
+    assert rows[pending.id]["lead"] is None and rows[pending.id]["lead_kartra_id"] == 32
+    assert get(client_staff, f"deliveries/{applied.id}/").json()["lead"]["id"] == 31
 
 
 def test_delivery_detail_shows_the_body_as_text(client_staff):

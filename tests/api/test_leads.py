@@ -7,16 +7,16 @@ import pytest
 from django.utils import timezone
 
 from events.models import Activity
-from leads.models import FieldType, GdprStatus, Lead, SequenceStatus, TransactionType
+from leads.models import FieldType, GdprStatus, Lead, List, SequenceStatus, TransactionType
 from tests import factories as f
 
-from .conftest import get, ids, results
+from .conftest import detail_url, get, ids, results
 
 pytestmark = pytest.mark.django_db
 
 LIST_KEYS = {
     "id",
-    "kartra_id",
+    "url",
     "first_name",
     "last_name",
     "email",
@@ -30,7 +30,7 @@ LIST_KEYS = {
 
 
 def kartra_ids(client, **params) -> set[int]:
-    return set(ids(client, "leads/", key="kartra_id", **params))
+    return set(ids(client, "leads/", **params))
 
 
 def test_list_is_compact(client_reader):
@@ -63,33 +63,72 @@ def test_detail_by_kartra_id_carries_everything(client_reader):
     response = get(client_reader, "leads/4242/")
     assert response.status_code == 200
     body = response.json()
-    assert body["kartra_id"] == 4242 and body["notes"] == "VIP"
+    assert body["id"] == 4242 and body["notes"] == "VIP"
+    assert body["url"] == detail_url("leads/4242/")
     assert body["mirror_refreshed_at"] and body["mirror_webhook_at"]
     assert body["custom_fields"] == {"company_size": "11-50", "interests": ["SEO", "Ads"]}
     assert [t["name"] for t in body["tags"]] == ["Buyer"]  # current tags only
-    assert body["tags"][0]["kartra_id"] == 7
+    assert body["tags"][0]["id"] == 7
+    assert body["tags"][0]["url"] == detail_url("tags/7/")
+    news = List.objects.get(name="News")
     assert body["lists"] == [
         {
-            "kartra_id": body["lists"][0]["kartra_id"],
+            "id": news.kartra_id,
+            "url": detail_url(f"lists/{news.kartra_id}/"),
             "name": "News",
             "active": False,
             "observed_at": body["lists"][0]["observed_at"],
         }
     ]
     assert body["sequences"][0]["step"] == 3 and body["sequences"][0]["status"] == "completed"
-    assert body["memberships"][0]["level"]["name"] == access.level.name
+    assert body["memberships"][0]["level"] == {
+        "id": access.level.kartra_id,
+        "url": detail_url(f"membership-levels/mirror-{access.level.pk}/"),
+        "name": access.level.name,
+    }
+    assert body["memberships"][0]["membership"]["id"] == access.membership.kartra_id
     assert body["memberships"][0]["active"] is True
-    assert body["transactions"][0]["kartra_id"] == 9001
+    assert body["transactions"][0]["id"] == 9001
+    assert body["transactions"][0]["url"] == detail_url("transactions/9001/")
     assert body["transactions"][0]["amount"] == "19.99"
     subscription = body["calendar_subscriptions"][0]
     assert subscription["events"][0]["duration_minutes"] == event.duration_minutes
     assert subscription["hosts"][0]["host_first_name"] == "Ada"
+    assert subscription["id"] == event.subscription.kartra_id
     result = body["survey_results"][0]
+    assert result["id"] is None  # Kartra gives survey results no id
+    assert result["url"] == detail_url(f"survey-results/mirror-{answer.result.pk}/")
     assert result["answers"][0]["options"][0]["value"] == "Yes"
-    assert result["answers"][0]["question"]["kartra_id"] == answer.question.kartra_id
+    assert result["answers"][0]["question"]["id"] == answer.question.kartra_id
     assert len(body["latest_activity"]) == 20
     newest = Activity.objects.filter(lead=lead).order_by("-occurred_at").first()
-    assert body["latest_activity"][0]["id"] == newest.id
+    assert body["latest_activity"][0]["id"] == newest.id  # activity is the mirror's own
+    assert body["latest_activity"][0]["url"] == detail_url(f"activity/{newest.id}/")
+
+
+def test_lead_without_kartra_id_is_addressed_by_its_mirror_key(client_reader):
+    pending = f.LeadFactory(kartra_id=None, email="new@example.com")
+    (row,) = results(client_reader, "leads/")
+    assert row["id"] is None
+    assert row["url"] == detail_url(f"leads/mirror-{pending.pk}/")
+    detail = client_reader.get(row["url"]).json()
+    assert detail["email"] == "new@example.com" and detail["url"] == row["url"]
+
+
+def test_mirror_key_keeps_naming_a_lead_once_kartra_numbers_it(client_reader):
+    lead = f.LeadFactory(kartra_id=None)
+    Lead.objects.filter(pk=lead.pk).update(kartra_id=77)
+    body = get(client_reader, f"leads/mirror-{lead.pk}/").json()
+    assert body["id"] == 77 and body["url"] == detail_url("leads/77/")
+
+
+def test_a_bare_number_is_never_the_mirror_key(client_reader):
+    lead = f.LeadFactory(kartra_id=5000)
+    other = f.LeadFactory(kartra_id=lead.pk + 7000)
+    assert get(client_reader, f"leads/{lead.pk}/").status_code == 404
+    assert get(client_reader, f"leads/{other.kartra_id}/").json()["email"] == other.email
+    assert get(client_reader, "leads/mirror-99999/").status_code == 404
+    assert get(client_reader, f"leads/mirror-{'9' * 30}/").status_code == 404
 
 
 def test_detail_of_unknown_or_overflowing_id_is_404(client_reader):
@@ -112,10 +151,10 @@ def test_name_matches_part_of_first_or_last_name(client_reader):
     assert kartra_ids(client_reader, name="MARIAN") == {1, 2}
 
 
-def test_kartra_id(client_reader):
+def test_id_is_the_kartra_id(client_reader):
     f.LeadFactory(kartra_id=10)
     f.LeadFactory(kartra_id=11)
-    assert kartra_ids(client_reader, kartra_id=11) == {11}
+    assert kartra_ids(client_reader, id=11) == {11}
 
 
 @pytest.fixture
@@ -185,6 +224,19 @@ def test_membership_and_level(client_reader):
     assert kartra_ids(client_reader, membership_level_id=gold.kartra_id) == {1}
 
 
+def test_membership_level_id_within_a_membership(client_reader):
+    """Level ids are unique within a membership only: the same id in two memberships."""
+    here = f.MembershipLevelFactory(kartra_id=1)
+    there = f.MembershipLevelFactory(kartra_id=1)
+    f.MembershipAccessFactory(lead__kartra_id=1, level=here)
+    f.MembershipAccessFactory(lead__kartra_id=2, level=there)
+    assert kartra_ids(client_reader, membership_level_id=1) == {1, 2}
+    scoped = {"membership_level_id": 1, "membership_id": there.membership.kartra_id}
+    assert kartra_ids(client_reader, **scoped) == {2}
+    by_name = {"membership_level_id": 1, "membership": here.membership.name}
+    assert kartra_ids(client_reader, **by_name) == {1}
+
+
 def test_product_bought_and_transaction_type(client_reader):
     course = f.ProductFactory(name="course")
     f.TransactionFactory(lead__kartra_id=1, product=course)
@@ -242,10 +294,9 @@ def test_search_on_email_names_and_phone(client_reader):
 @pytest.mark.parametrize(
     "ordering",
     [
+        None,
         "id",
         "-id",
-        "kartra_id",
-        "-kartra_id",
         "score",
         "-score",
         "date_joined",
@@ -265,19 +316,24 @@ def test_ordering(client_reader, ordering):
             date_joined=None if score is None else now - timedelta(days=score),
             mirror_last_activity_at=None if n % 2 else now - timedelta(hours=n),
         )
-    field = ordering.lstrip("-")
+    # The default: by primary key, newest first; "id": the Kartra id the rows show.
+    name = (ordering or "-pk").lstrip("-")
+    field = "kartra_id" if name == "id" else name
     leads = list(Lead.objects.all())
 
-    def key(lead):  # NULLs after every value, ties by id: PostgreSQL's btree order
+    def key(lead):  # NULLs after every value, ties by primary key: PostgreSQL's btree order
         value = getattr(lead, field)
         return (value is None, value if value is not None else 0, lead.pk)
 
-    expected = [lead.pk for lead in sorted(leads, key=key, reverse=ordering.startswith("-"))]
-    assert ids(client_reader, "leads/", ordering=ordering) == expected
+    descending = (ordering or "-pk").startswith("-")
+    expected = [lead.kartra_id for lead in sorted(leads, key=key, reverse=descending)]
+    params = {} if ordering is None else {"ordering": ordering}
+    assert ids(client_reader, "leads/", **params) == expected  # one lead has no Kartra id
 
 
-def test_unknown_ordering_is_400(client_reader):
-    response = get(client_reader, "leads/", ordering="email")
+@pytest.mark.parametrize("ordering", ["email", "kartra_id", "pk", "-pk"])
+def test_unknown_ordering_is_400(client_reader, ordering):
+    response = get(client_reader, "leads/", ordering=ordering)
     assert response.status_code == 400
     assert "ordering" in response.json()
 
@@ -285,7 +341,7 @@ def test_unknown_ordering_is_400(client_reader):
 @pytest.mark.parametrize(
     "params",
     [
-        {"kartra_id": "99999999999999999999"},
+        {"id": "99999999999999999999"},
         {"tag_id": "abc"},
         {"email": "a\x00b"},
         {"tag": "a\x00b"},

@@ -10,7 +10,7 @@ from django.utils import timezone
 from leads.models import Lead
 from tests import factories as f
 
-from .conftest import get, walk
+from .conftest import detail_url, get, walk
 from .test_access import ENDPOINTS
 
 pytestmark = pytest.mark.django_db
@@ -18,12 +18,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_walk_over_every_list_endpoint(client_staff, endpoint):
-    make = ENDPOINTS[endpoint][0]
+    make, key, _ = ENDPOINTS[endpoint]
     rows = make.create_batch(7)
     seen, pages = walk(client_staff, f"{endpoint}/", page_size=2)
     assert pages == 4
     assert len(seen) == len(set(seen)) == 7
-    assert set(seen) == {row.id for row in rows}
+    assert set(seen) == {detail_url(f"{endpoint}/{key(row)}/") for row in rows}
 
 
 @pytest.fixture
@@ -43,8 +43,7 @@ def leads_with_ties(db):
 
 
 ORDERINGS = [
-    "id",
-    "kartra_id",
+    "id",  # Kartra's
     "score",
     "date_joined",
     "mirror_updated",
@@ -52,32 +51,33 @@ ORDERINGS = [
 ]
 
 
-@pytest.mark.parametrize("ordering", ORDERINGS + [f"-{name}" for name in ORDERINGS])
+@pytest.mark.parametrize("ordering", [None, *ORDERINGS, *[f"-{name}" for name in ORDERINGS]])
 @pytest.mark.parametrize("page_size", [1, 3, 5])
 def test_walk_with_ties_and_nulls_matches_one_big_page(
     client_reader, leads_with_ties, ordering, page_size
 ):
-    everything, _ = walk(client_reader, "leads/", ordering=ordering, page_size=500)
-    seen, pages = walk(client_reader, "leads/", ordering=ordering, page_size=page_size)
+    params = {} if ordering is None else {"ordering": ordering}  # None: the default order
+    everything, _ = walk(client_reader, "leads/", **params, page_size=500)
+    seen, pages = walk(client_reader, "leads/", **params, page_size=page_size)
     assert len(everything) == 23
     assert seen == everything
     assert pages == -(-23 // page_size)  # the last page is known to be last: no empty page
 
 
-@pytest.mark.parametrize("ordering", ["-score", "score", "kartra_id", "-date_joined"])
+@pytest.mark.parametrize("ordering", ["-score", "score", "id", "-id", "-date_joined"])
 def test_previous_links_walk_back_the_same_pages(client_reader, leads_with_ties, ordering):
     forward = []
     response = get(client_reader, "leads/", ordering=ordering, page_size=4)
     while True:
         body = response.json()
-        forward.append([row["id"] for row in body["results"]])
+        forward.append([row["url"] for row in body["results"]])
         if not body["next"]:
             break
         response = client_reader.get(body["next"])
     backward = [forward[-1]]
     while body["previous"]:
         body = client_reader.get(body["previous"]).json()
-        backward.append([row["id"] for row in body["results"]])
+        backward.append([row["url"] for row in body["results"]])
     assert backward[::-1] == forward
 
 
@@ -113,11 +113,11 @@ def cursor(payload: dict) -> str:
     "value",
     [
         cursor({"o": "-score", "p": [1, 2]}),  # made for another ordering
-        cursor({"o": "-id", "p": [2**70]}),
-        cursor({"o": "-id", "p": [None]}),
-        cursor({"o": "-id", "p": ["x"]}),
-        cursor({"o": "-id", "p": [1, 2]}),
-        cursor(["-id"]),
+        cursor({"o": "-pk", "p": [2**70]}),  # "-pk": the default order, by primary key
+        cursor({"o": "-pk", "p": [None]}),
+        cursor({"o": "-pk", "p": ["x"]}),
+        cursor({"o": "-pk", "p": [1, 2]}),
+        cursor(["-pk"]),
         "%%%",
     ],
 )

@@ -4,8 +4,14 @@ as dicts with ``Meta.values``; the output is what DRF's own ModelSerializer give
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework import serializers
+from rest_framework.test import APIRequestFactory
 
-from kartra_mirror.api.serializers import MirrorSerializer, UtcDateTimeField
+from kartra_mirror.api.serializers import (
+    KartraIdField,
+    MirrorSerializer,
+    RowUrlField,
+    UtcDateTimeField,
+)
 from leads.api.serializers import LeadDetailSerializer, LeadSerializer
 from leads.api.serializers.lead import LEAD_LIST_FIELDS
 from leads.models import Lead
@@ -15,9 +21,11 @@ pytestmark = pytest.mark.django_db
 
 
 class DrfLeadSerializer(serializers.ModelSerializer):
-    """The compact lead row as plain DRF would write it."""
+    """The compact lead row as plain DRF would write it, with the same id and url fields."""
 
     serializer_field_mapping = MirrorSerializer.serializer_field_mapping
+    id = KartraIdField()
+    url = RowUrlField()
 
     class Meta:
         model = Lead
@@ -25,14 +33,39 @@ class DrfLeadSerializer(serializers.ModelSerializer):
 
 
 def test_lead_rows_match_drfs_from_instances_and_from_values():
-    f.LeadFactory(score=None, mirror_last_activity_at=None)
-    f.LeadFactory(first_name="Ünïcode", score=17)
+    f.LeadFactory(kartra_id=71, score=None, mirror_last_activity_at=None)
+    pending = f.LeadFactory(kartra_id=None, first_name="Ünïcode", score=17)
     leads = list(Lead.objects.order_by("id"))
-    expected = DrfLeadSerializer(leads, many=True).data
-    assert LeadSerializer(leads, many=True).data == expected
+    context = {"request": APIRequestFactory().get("/")}
+    expected = DrfLeadSerializer(leads, many=True, context=context).data
+    assert LeadSerializer(leads, many=True, context=context).data == expected
     rows = list(Lead.objects.order_by("id").values(*LeadSerializer.Meta.values))
-    assert LeadSerializer(rows, many=True).data == expected
+    assert LeadSerializer(rows, many=True, context=context).data == expected
     assert expected[0]["score"] is None and expected[1]["score"] == 17
+    assert expected[0]["id"] == 71
+    assert expected[0]["url"] == "http://testserver/api/v1/leads/71/"
+    assert expected[1]["id"] is None
+    assert expected[1]["url"] == f"http://testserver/api/v1/leads/mirror-{pending.pk}/"
+
+
+def test_url_without_a_request_is_the_path():
+    lead = f.LeadFactory(kartra_id=72)
+    assert LeadSerializer(lead).data["url"] == "/api/v1/leads/72/"
+    (row,) = Lead.objects.values(*LeadSerializer.Meta.values)
+    assert LeadSerializer(row).data["url"] == "/api/v1/leads/72/"
+
+
+def test_values_rows_need_the_columns_of_their_url():
+    class Unaddressed(MirrorSerializer):
+        url = RowUrlField()
+
+        class Meta:
+            model = Lead
+            fields = ("email", "url")
+            values = ("id", "email")  # no kartra_id: a lead's url may be its Kartra id
+
+    with pytest.raises(ImproperlyConfigured, match="Unaddressed.url"):
+        Unaddressed({"id": 1, "email": "a@b.c"}).data  # noqa: B018
 
 
 def test_each_instance_gets_its_own_fields():

@@ -198,7 +198,7 @@ def test_a_purchase_known_only_from_a_webhook_shows_its_amount_in_the_lead_api(p
     user.user_permissions.add(*view_permissions())
     response = token_client(user).get("/api/v1/leads/1/")
     assert response.status_code == 200, response.content
-    amounts = {t["kartra_id"]: t["amount"] for t in response.json()["transactions"]}
+    amounts = {t["id"]: t["amount"] for t in response.json()["transactions"]}
     assert amounts == {9001: "110.50", 9002: "-20.00"}
 
 

@@ -1,13 +1,20 @@
-"""The fake account: deterministic generation, every relation kind, get_lead vs. truth."""
+"""The fake account: deterministic generation, dates relative to its anchor, every relation
+kind, get_lead vs. truth."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
 from kartra_mirror.kartra.client import KartraClient
-from kartra_mirror.kartra.fake import FakeAccount, FakeKartra
-from kartra_mirror.kartra.fake.model import words
+from kartra_mirror.kartra.fake import KARTRA_TZ, FakeAccount, FakeKartra
+from kartra_mirror.kartra.fake.generate import HISTORY_DAYS, PLAYED_DAYS
+from kartra_mirror.kartra.fake.model import kartra_time, words
+from tests.conftest import FAKE_ANCHOR
 
 # Keys of lead_details in 002's example, plus "notes" from its table.
 GET_LEAD_KEYS = words(
@@ -21,13 +28,120 @@ GET_LEAD_KEYS = words(
 
 
 def test_generate_is_deterministic() -> None:
-    one, two = FakeAccount.generate(30, seed=7), FakeAccount.generate(30, seed=7)
+    one = FakeAccount.generate(30, seed=7, anchor=FAKE_ANCHOR)
+    two = FakeAccount.generate(30, seed=7, anchor=FAKE_ANCHOR.astimezone(UTC))
     assert [one.expected_state(i) for i in one.leads] == [two.expected_state(i) for i in two.leads]
     assert [one.lead_details(i) for i in one.leads] == [two.lead_details(i) for i in two.leads]
-    other = FakeAccount.generate(30, seed=8)
+    other = FakeAccount.generate(30, seed=8, anchor=FAKE_ANCHOR)
     assert [one.expected_state(i) for i in one.leads] != [
         other.expected_state(i) for i in other.leads
     ]
+    later = FakeAccount.generate(30, seed=7, anchor=FAKE_ANCHOR + timedelta(days=3))
+    assert [lead.date_joined for lead in later.leads.values()] != [
+        lead.date_joined for lead in one.leads.values()
+    ]
+
+
+def _dates(account: FakeAccount) -> list[tuple[str, datetime]]:
+    """Every date of the account's truth but calendar sessions, named."""
+    found = []
+    for lead_id in account.leads:
+        state = account.expected_state(lead_id)
+        profile = state["profile"]
+        found += [
+            (f"{lead_id} joined", profile["date_joined"]),
+            (f"{lead_id} gdpr", profile["gdpr_lead_status_date"]),
+            (f"{lead_id} deleted", state["deleted_at"]),
+        ]
+        found += [(f"{lead_id} {t['type']} {t['id']}", t["date"]) for t in state["transactions"]]
+        found += [(f"{lead_id} survey", r["completion_date"]) for r in state["surveys"]]
+    return [(name, date) for name, date in found if date is not None]
+
+
+def test_dates_lie_in_the_days_before_the_anchor() -> None:
+    account = FakeAccount.generate(300, seed=7, anchor=FAKE_ANCHOR)
+    clock = account.now
+    anchor = FAKE_ANCHOR.astimezone(UTC)  # subtracted as elapsed time, not wall clock
+    assert clock == anchor - timedelta(days=PLAYED_DAYS)
+    generated = _dates(account)
+    first = anchor - timedelta(days=HISTORY_DAYS)
+    assert [(n, d) for n, d in generated if not first <= d <= clock] == []
+
+    for _ in account.play(600, seed=7):
+        pass
+    assert clock < account.now <= FAKE_ANCHOR
+    everything = _dates(account)
+    assert [(n, d) for n, d in everything if not first <= d <= FAKE_ANCHOR] == []
+    played = [d for n, d in everything if d > clock]
+    assert len(played) > 50 and max(played) > FAKE_ANCHOR - timedelta(days=1)
+    assert all(d.tzinfo is KARTRA_TZ and d.microsecond == 0 for _, d in everything)
+    # Only sessions still to come lie after the anchor, and not far after it.
+    sessions = [
+        (c.status, start)
+        for lead in account.leads.values()
+        for c in lead.calendars
+        for start, _minutes in c.events
+    ]
+    upcoming = [(status, start) for status, start in sessions if start > FAKE_ANCHOR]
+    assert upcoming and "Completed" not in {status for status, _ in upcoming}
+    assert max(start for _, start in upcoming) < FAKE_ANCHOR + timedelta(days=14)
+    assert {status for status, _ in sessions} >= {"Completed", "Cancelled"}
+
+
+def test_activity_grows_towards_the_anchor() -> None:
+    account = FakeAccount.generate(300, seed=7, anchor=FAKE_ANCHOR)
+    for _ in account.play(600, seed=7):
+        pass
+
+    def days_ago(date: datetime) -> int:
+        return (FAKE_ANCHOR - date) // timedelta(days=1)
+
+    joined = Counter(days_ago(lead.date_joined) // 30 for lead in account.leads.values())
+    assert joined[0] > joined[1] > joined[2] > 0  # more leads joined each month
+    recent = [
+        (days_ago(t.date), t.type)
+        for lead in account.leads.values()
+        for t in lead.transactions
+        if days_ago(t.date) < 30
+    ]
+    sale_days = {day for day, kind in recent if kind == "sale"}
+    assert len(sale_days) >= 20  # sales on most of the last 30 days
+    assert {"sale", "rebill", "refund", "partial_refund", "cancellation"} <= {k for _, k in recent}
+    # ids follow join order, as Kartra numbers its leads
+    joins = [lead.date_joined for _, lead in sorted(account.leads.items())]
+    assert joins == sorted(joins)
+
+
+def test_play_never_passes_the_anchor() -> None:
+    account = FakeAccount.generate(8, seed=5, anchor=FAKE_ANCHOR)
+    bodies = [body for _, body in account.play(400, seed=1)]
+    after_first = account.now
+    bodies += [body for _, body in account.play(100, seed=2)]  # shares the time left
+    assert after_first < account.now <= FAKE_ANCHOR
+    wire_dates = [
+        body["action_details"]["transaction_details"]["transaction_date"]
+        for body in bodies
+        if "transaction_details" in body["action_details"]
+    ] + [body["lead"]["date_joined"] for body in bodies]
+    assert wire_dates and max(wire_dates) <= FAKE_ANCHOR.strftime("%Y-%m-%d %H:%M:%S")
+
+
+@pytest.mark.parametrize(
+    ("wall", "fold", "later", "expected"),
+    [
+        ("2024-06-03 09:00:00", 0, False, "2024-06-03 09:00:00-04:00"),
+        ("2024-03-10 02:30:00", 0, False, "2024-03-10 01:30:00-05:00"),  # skipped hour
+        ("2024-03-10 02:30:00", 0, True, "2024-03-10 04:30:00-04:00"),
+        ("2024-11-03 01:30:00", 0, False, "2024-11-03 00:30:00-04:00"),  # repeated hour
+        ("2024-11-03 01:30:00", 1, False, "2024-11-03 00:30:00-04:00"),
+        ("2024-11-03 01:30:00", 1, True, "2024-11-03 02:30:00-05:00"),
+    ],
+)
+def test_kartra_time_keeps_to_wall_times_that_name_one_instant(wall, fold, later, expected):
+    moment = datetime.fromisoformat(wall).replace(tzinfo=KARTRA_TZ, fold=fold, microsecond=7)
+    assert kartra_time(moment, later=later).isoformat(" ") == expected
+    with pytest.raises(ValueError):
+        kartra_time(datetime.fromisoformat(wall))
 
 
 def test_every_relation_kind_occurs(account: FakeAccount) -> None:
@@ -97,9 +211,9 @@ def _names(rows: list[dict], *keys: str) -> list[str]:
     return [next(row[k] for k in keys if k in row) for row in rows]
 
 
-def test_get_lead_over_http_agrees_with_expected_state(
-    fake: FakeKartra, kartra_client: KartraClient
-) -> None:
+def test_get_lead_over_http_agrees_with_expected_state(fake: FakeKartra, make_client) -> None:
+    # More leads than the fake's 20 calls a second: wait as Kartra documents on a 429.
+    kartra_client: KartraClient = make_client(min_429_wait=1.0)
     account = fake.account
     for _ in account.play(150, seed=11):
         pass

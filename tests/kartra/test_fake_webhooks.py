@@ -19,6 +19,7 @@ from kartra_mirror.kartra.fake import (
 )
 from kartra_mirror.kartra.fake.model import words
 from kartra_mirror.kartra.fake.play import ACTIONS
+from tests.conftest import FAKE_ANCHOR
 
 FULL_LEAD = 1001  # generate() gives lead index 0 every relation kind
 
@@ -146,7 +147,7 @@ def _changed(before: dict, after: dict, action: str, params: dict) -> bool:
 
 @pytest.mark.parametrize("action", sorted(DETAILS))
 def test_mutation_changes_state_and_returns_documented_body(action: str) -> None:
-    account = FakeAccount.generate(8, seed=5)
+    account = FakeAccount.generate(8, seed=5, anchor=FAKE_ANCHOR)
     lead = account.lead(FULL_LEAD)
     params = ACTIONS[action][1](account, lead, random.Random(1))
     assert params is not None, f"lead {FULL_LEAD} cannot take {action}"
@@ -180,7 +181,7 @@ def test_lead_blocks_follow_their_doc() -> None:
 
 
 def test_play_is_realistic_and_varies_wire_types() -> None:
-    account = FakeAccount.generate(30, seed=2)
+    account = FakeAccount.generate(30, seed=2, anchor=FAKE_ANCHOR)
     events = list(account.play(1500, seed=4))
     actions = Counter(m.action for m, _ in events)
     assert set(actions) == set(DETAILS)
@@ -195,12 +196,12 @@ def test_play_is_realistic_and_varies_wire_types() -> None:
     for mutation, body in events:
         assert body["action"] == mutation.action
         assert str(body["lead"]["id"]) == str(mutation.lead_id)
-    again = FakeAccount.generate(30, seed=2)
+    again = FakeAccount.generate(30, seed=2, anchor=FAKE_ANCHOR)
     assert [b for _, b in again.play(1500, seed=4)] == [b for _, b in events]
 
 
 def test_gdpr_communications_flip_between_webhook_and_get_lead() -> None:
-    account = FakeAccount.generate(8, seed=5)
+    account = FakeAccount.generate(8, seed=5, anchor=FAKE_ANCHOR)
     for lead in account.leads.values():
         body = account.video_play(lead.id, next(iter(account.videos)))
         details = account.lead_details(lead.id)
@@ -211,7 +212,7 @@ def test_gdpr_communications_flip_between_webhook_and_get_lead() -> None:
 def test_post_webhook_sends_raw_json_bytes() -> None:
     seen: list[httpx.Request] = []
     transport = httpx.MockTransport(lambda r: seen.append(r) or httpx.Response(200))
-    account = FakeAccount.generate(8, seed=5)
+    account = FakeAccount.generate(8, seed=5, anchor=FAKE_ANCHOR)
     body = account.assign_tag(FULL_LEAD, 101)
     with httpx.Client(transport=transport) as http:
         response = post_webhook("http://mirror.test/hook/token", body, client=http)

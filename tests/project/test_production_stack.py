@@ -35,7 +35,7 @@ from django.db.models import Count, Q
 from events.models import Delivery, DeliveryStatus, SyncRun, SyncRunStatus
 from kartra_mirror.kartra.fake import FakeAccount, FakeKartra, post_webhook
 from leads.models import Lead
-from tests.conftest import free_port
+from tests.conftest import FAKE_ANCHOR, free_port
 from tests.sync.mirror_check import mismatches
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
@@ -193,7 +193,7 @@ def broker() -> Iterator[str]:
 
 @pytest.fixture
 def account() -> FakeAccount:
-    return FakeAccount.generate(40, seed=13)
+    return FakeAccount.generate(40, seed=13, anchor=FAKE_ANCHOR)
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from kartra_mirror.kartra import KartraClient
 from kartra_mirror.kartra.fake import FakeAccount, FakeKartra
 from leads.normalize import loads_lenient
 from leads.services.sync import sync_client
+from tests.conftest import FAKE_ANCHOR
 
 TOKEN = "sync-test-token-0123456789"
 CREDENTIALS = {"app_id": "sync-app", "api_key": "sync-key-4411", "api_password": "sync-pw-9920"}
@@ -32,7 +33,7 @@ def example_details(**overrides: Any) -> dict:
 @pytest.fixture
 def account() -> FakeAccount:
     """A small generated account; every relation kind occurs."""
-    return FakeAccount.generate(12, seed=3)
+    return FakeAccount.generate(12, seed=3, anchor=FAKE_ANCHOR)
 
 
 @pytest.fixture

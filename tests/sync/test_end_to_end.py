@@ -11,6 +11,7 @@ from django.core.management import call_command
 from events.models import Delivery, DeliveryStatus, SyncRun, SyncRunStatus
 from kartra_mirror.kartra.fake import FakeAccount, FakeKartra, post_webhook
 from leads.models import Lead
+from tests.conftest import FAKE_ANCHOR
 
 from .conftest import CREDENTIALS, TOKEN
 from .mirror_check import mismatches
@@ -21,7 +22,7 @@ EVENTS = 200
 
 @pytest.fixture
 def account() -> FakeAccount:
-    return FakeAccount.generate(LEADS, seed=11)
+    return FakeAccount.generate(LEADS, seed=11, anchor=FAKE_ANCHOR)
 
 
 @pytest.fixture

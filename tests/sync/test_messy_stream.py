@@ -14,6 +14,7 @@ from events.drain import deliveries_drain
 from events.models import Activity, Delivery, DeliveryStatus, SyncRun, SyncRunStatus
 from kartra_mirror.kartra.fake import FakeAccount, FakeKartra, post_webhook
 from leads.models import Lead
+from tests.conftest import FAKE_ANCHOR
 
 from .conftest import CREDENTIALS, TOKEN
 from .mirror_check import mismatches
@@ -27,7 +28,7 @@ TIMELINE = ("activity:", "forms:", "affiliate_products:", "jv_products:")
 
 @pytest.fixture
 def account() -> FakeAccount:
-    return FakeAccount.generate(LEADS, seed=21)
+    return FakeAccount.generate(LEADS, seed=21, anchor=FAKE_ANCHOR)
 
 
 @pytest.fixture

@@ -454,7 +454,7 @@ def test_values_kept_as_sent_show_in_the_api_and_the_admin(admin_client):
     user = UserFactory(username="reader")
     user.user_permissions.add(*view_permissions())
     body = token_client(user).get("/api/v1/leads/1234/").json()
-    assert {c["kartra_id"]: c["status"] for c in body["calendar_subscriptions"]} == {
+    assert {c["id"]: c["status"] for c in body["calendar_subscriptions"]} == {
         1885: "No-show",
         245: "Active",
     }

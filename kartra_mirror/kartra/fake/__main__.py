@@ -9,8 +9,14 @@ from __future__ import annotations
 
 import argparse
 import time
+from datetime import datetime
 
-from . import FakeAccount, FakeKartra, post_webhook
+from . import KARTRA_TZ, FakeAccount, FakeKartra, post_webhook
+
+
+def _anchor(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=KARTRA_TZ)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -20,6 +26,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--leads", type=int, default=300)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--anchor",
+        type=_anchor,
+        help="the account's present, ISO 8601 (Eastern without an offset); default: now",
+    )
     parser.add_argument("--app-id", default="fake-app-id")
     parser.add_argument("--api-key", default="fake-api-key")
     parser.add_argument("--api-password", default="fake-api-password")
@@ -29,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between events")
     args = parser.parse_args(argv)
 
-    account = FakeAccount.generate(args.leads, seed=args.seed)
+    account = FakeAccount.generate(args.leads, seed=args.seed, anchor=args.anchor)
     fake = FakeKartra(
         account,
         app_id=args.app_id,

@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from .model import (
-    KARTRA_TZ,
     Calendar,
     CustomField,
     Lead,
@@ -19,6 +18,8 @@ from .model import (
     Product,
     Sequence,
     Survey,
+    kartra_now,
+    kartra_time,
 )
 from .mutations import Mutation, MutationsMixin
 
@@ -29,6 +30,11 @@ class FakeAccount(MutationsMixin):
 
     Mutation methods (``assign_tag``, ``buy_product``, ...) change the state and return the
     webhook body Kartra would send for them; see :class:`MutationsMixin`.
+
+    ``anchor`` is the account's present: no date in it is later, but for the sessions of
+    calendar bookings still to come. ``now`` is its clock (the anchor unless given):
+    mutations stamp with it, :meth:`generate` leaves it :data:`~.generate.PLAYED_DAYS`
+    before the anchor and :meth:`play` moves it towards the anchor, never past it.
     """
 
     tags: dict[int, Named] = field(default_factory=dict)
@@ -45,22 +51,34 @@ class FakeAccount(MutationsMixin):
     tracking_links: dict[int, Named] = field(default_factory=dict)
     split_test_links: dict[int, Named] = field(default_factory=dict)
     leads: dict[int, Lead] = field(default_factory=dict)
-    #: The account's "now" (America/New_York); mutations stamp with it and play() advances it.
-    now: datetime = field(default_factory=lambda: datetime(2024, 6, 3, 9, 0, tzinfo=KARTRA_TZ))
+    #: The present (aware; kept in America/New_York, whole seconds); default: the current time.
+    anchor: datetime = field(default_factory=kartra_now)
+    #: The account's clock (America/New_York); never after the anchor.
+    now: datetime | None = None
     seed: int = 0
     next_ids: dict[str, int] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
     rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        self.anchor = kartra_time(self.anchor)
+        self.now = self.anchor if self.now is None else min(kartra_time(self.now), self.anchor)
+
     # -- building ---------------------------------------------------------------------------
 
     @classmethod
-    def generate(cls, n_leads: int = 50, seed: int = 1) -> FakeAccount:
-        """A realistic, deterministic demo account; every kind of relation occurs when
-        ``n_leads >= 6``."""
+    def generate(
+        cls, n_leads: int = 50, seed: int = 1, *, anchor: datetime | None = None
+    ) -> FakeAccount:
+        """A realistic demo account whose dates lie in the 90 days before ``anchor`` (aware;
+        default: the current time); every kind of relation occurs when ``n_leads >= 6``.
+
+        The same ``n_leads``, ``seed`` and ``anchor`` give the same account.
+        """
         from .generate import generate_account
 
-        return generate_account(cls(seed=seed), n_leads, seed)
+        account = cls(seed=seed) if anchor is None else cls(seed=seed, anchor=anchor)
+        return generate_account(account, n_leads, seed)
 
     def new_id(self, kind: str, start: int = 1) -> int:
         """Next id for ``kind`` (``"lead"``, ``"transaction"``, ...), starting at ``start``."""

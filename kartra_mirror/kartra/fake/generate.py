@@ -1,14 +1,22 @@
-"""``FakeAccount.generate``: a realistic, deterministic demo account."""
+"""``FakeAccount.generate``: a realistic, deterministic demo account.
+
+Its history is relative to the account's anchor (its present), so that a mirror of it has
+recent data to show: leads join over the :data:`HISTORY_DAYS` before the anchor, more of them
+each week (three times as many a day at the end as at the start), and buy, rebill, get
+refunded, book calls and fill in surveys after they join. The last :data:`PLAYED_DAYS` are
+left to :meth:`FakeAccount.play`: the generated history ends where the clock then starts, so
+that every played event comes after it.
+"""
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from .model import (
-    KARTRA_TZ,
     TEXT_FIELD_TYPES,
     Calendar,
     CalendarSubscription,
@@ -29,6 +37,9 @@ from .model import (
     SurveyQuestion,
     SurveyResult,
     Transaction,
+    elapsed,
+    kartra_after,
+    kartra_time,
     words,
 )
 
@@ -56,6 +67,46 @@ IP_COUNTRY = {
     "JP": "Japan",
 }
 SOURCES = words("single-optin double-optin helpdesk affiliate-signup checkout import api manual")
+
+#: Days before the anchor that the account's dates cover.
+HISTORY_DAYS = 90
+#: The most recent of those days, left to play(): the generated history ends before them.
+PLAYED_DAYS = 7
+#: The first leads (the showcase with every relation kind among them) join in the first days
+#: of the history, so that their rebills, cancellations and chargebacks have happened.
+SHOWCASE_LEADS = 6
+SHOWCASE_DAYS = 8
+#: Kartra's rebill cycle (rendered as ``rebill_circle``).
+REBILL_DAYS = 30
+FOLLOW_UPS = {
+    "r": "rebill",
+    "f": "failed",
+    "c": "cancellation",
+    "R": "refund",
+    "p": "partial_refund",
+    "C": "chargeback",
+}
+
+
+def _session(booked: datetime, days: int) -> datetime:
+    """A calendar session on the hour, ``days`` after ``booked``."""
+    return kartra_time(kartra_after(booked, timedelta(days=days)).replace(minute=0, second=0))
+
+
+def _join_dates(start: datetime, end: datetime, n_leads: int, rng: random.Random) -> list[datetime]:
+    """``n_leads`` join dates in id order: the showcase leads a day or so apart in the first
+    :data:`SHOWCASE_DAYS` after ``start``, the others rising towards ``end`` with a density
+    that triples over the span (inverse CDF of ``(1 + 2t) / 2`` on ``[0, 1]``)."""
+    step = timedelta(days=SHOWCASE_DAYS) / SHOWCASE_LEADS
+    showcase = [
+        kartra_after(start, step * (i + rng.random())) for i in range(min(n_leads, SHOWCASE_LEADS))
+    ]
+    first = kartra_after(start, timedelta(days=SHOWCASE_DAYS))
+    span = elapsed(first, end)
+    shares = sorted(
+        (math.sqrt(1 + 8 * rng.random()) - 1) / 2 for _ in range(n_leads - len(showcase))
+    )
+    return showcase + [kartra_after(first, span * share) for share in shares]
 
 
 def _named(start: int, names: str) -> dict[int, Named]:
@@ -201,10 +252,9 @@ def _catalogue(account: FakeAccount) -> None:
     account.split_test_links = _named(991, "Sales page test|Opt-in A/B|Pricing test")
 
 
-def _profile(account: FakeAccount, index: int, rng: random.Random) -> Lead:
+def _profile(account: FakeAccount, index: int, joined: datetime, rng: random.Random) -> Lead:
     first, last = rng.choice(FIRST), rng.choice(LAST)
     country, state, city, zip_code, phone_cc, tz, ip = rng.choice(PLACES)
-    joined = account.now - timedelta(days=rng.randint(1, 900), seconds=rng.randint(0, 86399))
     gdpr = rng.randint(0, 5)
     ascii_last = last.replace("ü", "u")
     lead = Lead(
@@ -234,7 +284,7 @@ def _profile(account: FakeAccount, index: int, rng: random.Random) -> Lead:
         blacklisted=rng.random() < 0.03,
         gdpr_lead_status=gdpr,
         gdpr_agreed=rng.random() < 0.6,
-        gdpr_lead_status_date=None if gdpr == 0 else joined + timedelta(minutes=1),
+        gdpr_lead_status_date=None if gdpr == 0 else kartra_after(joined, timedelta(minutes=1)),
         gdpr_lead_status_ip="" if gdpr == 0 else ip + ".1.1",
         notes=rng.choice(["", "", "Met at the workshop"]),
         sequence_key="tree_name" if index % 2 == 0 else "sequence_name",
@@ -265,8 +315,10 @@ def _purchase(
     rng: random.Random,
     follow_ups: str,
 ) -> None:
-    """A sale plus follow-ups: ``r`` rebill, ``f`` failed, ``c`` cancellation, ``R`` refund,
-    ``p`` partial refund, ``C`` chargeback."""
+    """A sale at ``when`` plus follow-ups, in order: ``r`` rebill and ``f`` failed rebill (one
+    :data:`REBILL_DAYS` cycle each), ``c`` cancellation (days after the previous one), ``R``
+    refund, ``p`` partial refund and ``C`` chargeback (days after the sale). Follow-ups the
+    account's clock has not reached yet are left out."""
     pp = account.price_point(product_id, number)
     sale_id = account.new_id("transaction", 50001)
     sub_id = 0
@@ -289,16 +341,19 @@ def _purchase(
             tax=D("0.00"),
         )
     ]
-    kinds = {
-        "r": "rebill",
-        "f": "failed",
-        "c": "cancellation",
-        "R": "refund",
-        "p": "partial_refund",
-        "C": "chargeback",
-    }
-    for n, code in enumerate(follow_ups, start=1):
-        kind = kinds[code]
+    cycle, last = 0, when
+    for code in follow_ups:
+        kind = FOLLOW_UPS[code]
+        if kind in ("rebill", "failed"):
+            cycle += 1
+            date = kartra_after(when, timedelta(days=REBILL_DAYS * cycle))
+        elif kind == "cancellation":
+            date = kartra_after(last, timedelta(days=rng.randint(2, 12), hours=rng.randint(0, 23)))
+        else:
+            date = kartra_after(when, timedelta(days=rng.randint(2, 24), hours=rng.randint(0, 23)))
+        if date > account.now:
+            break
+        last = date
         amount = {"cancellation": D("0.00"), "partial_refund": (pp.amount / 3).quantize(D("0.01"))}
         txns.append(
             Transaction(
@@ -307,10 +362,10 @@ def _purchase(
                 product_id,
                 number,
                 amount.get(kind, pp.amount),
-                when + timedelta(days=30 * n),
+                date,
                 parent_id=0 if kind in ("rebill", "failed", "cancellation") else sale_id,
                 subscription_id=sub_id,
-                pay_number=n + 1 if kind == "rebill" else 1,
+                pay_number=cycle + 1 if kind == "rebill" else 1,
                 original_id=sale_id,
                 base_amount=pp.amount,
             )
@@ -321,6 +376,19 @@ def _purchase(
         if sub and kind == "cancellation":
             sub.status, sub.payments_left = "cancelled", 0
     lead.transactions.extend(txns)
+
+
+def _random_purchase(account: FakeAccount, lead: Lead, when: datetime, rng: random.Random) -> None:
+    """Any price point of any product bought at ``when``; a recurring one is rebilled every
+    cycle since then, and any may have been cancelled or refunded."""
+    product = rng.choice(list(account.products.values()))
+    pp = rng.choice(product.price_points)
+    if pp.recurring:
+        cycles = elapsed(when, account.now) // timedelta(days=REBILL_DAYS)
+        follow = "r" * min(cycles, pp.payments - 1) + rng.choice(["", "", "c", "R", "p"])
+    else:
+        follow = rng.choice(["", "", "R"])
+    _purchase(account, lead, product.id, pp.number, when, rng, follow)
 
 
 def _relations(account: FakeAccount, lead: Lead, rng: random.Random, full: bool) -> None:
@@ -344,7 +412,7 @@ def _relations(account: FakeAccount, lead: Lead, rng: random.Random, full: bool)
             level = rng.choice(membership.levels)
             active = membership.id == 401 or not full
             lead.memberships[membership.id] = MembershipAccess(membership.id, level.id, active)
-    when = lead.date_joined + timedelta(hours=2)
+    when = kartra_after(lead.date_joined, timedelta(hours=2))
     if full:
         _purchase(account, lead, 502, 2, when, rng, "rrc")
         _purchase(account, lead, 503, 1, when, rng, "rf")
@@ -352,17 +420,19 @@ def _relations(account: FakeAccount, lead: Lead, rng: random.Random, full: bool)
         _purchase(account, lead, 506, 1, when, rng, "p")
         _purchase(account, lead, 505, 1, when, rng, "C")
     elif chance(0.4):
-        product = rng.choice(list(account.products.values()))
-        pp = rng.choice(product.price_points)
-        follow = rng.choice(["", "", "r", "R", "p"]) if pp.recurring else rng.choice(["", "", "R"])
-        _purchase(account, lead, product.id, pp.number, when, rng, follow)
+        _random_purchase(account, lead, when, rng)
+    if not full and chance(0.4):  # customers come back: a purchase any time after joining
+        later = kartra_after(when, elapsed(when, account.now) * rng.random())
+        _random_purchase(account, lead, later, rng)
     if chance(0.15):
         statuses = ["Active", "Pending", "Completed", "Declined", "Cancelled"]
+        if _session(when, 7) > account.now:  # a session still to come cannot be completed
+            statuses.remove("Completed")
         for n, status in enumerate(statuses if full else [rng.choice(statuses)]):
             calendar = rng.choice(list(account.calendars.values()))
             klass = rng.choice(calendar.classes)
-            start = (when + timedelta(days=7 + n)).replace(minute=0, second=0)
-            events = [(start, 60), (start + timedelta(days=1), 40)][: rng.randint(1, 2)]
+            start = _session(when, 7 + n)
+            events = [(start, 60), (_session(when, 8 + n), 40)][: rng.randint(1, 2)]
             lead.calendars.append(
                 CalendarSubscription(
                     account.new_id("calendar_subscription", 1801),
@@ -376,7 +446,7 @@ def _relations(account: FakeAccount, lead: Lead, rng: random.Random, full: bool)
         if chance(0.2):
             answers = {q.id: [rng.choice(q.options).id] for q in survey.questions}
             score = None if survey.type == 1 else rng.choice([0, 50, 100])
-            done = when + timedelta(days=2)
+            done = kartra_after(when, min(timedelta(days=2), elapsed(when, account.now) / 2))
             lead.surveys.append(SurveyResult(survey.id, score, rng.randint(20, 200), done, answers))
     if chance(0.05):
         lead.affiliate_products.add(rng.choice(list(account.products)))
@@ -385,7 +455,8 @@ def _relations(account: FakeAccount, lead: Lead, rng: random.Random, full: bool)
 
 
 def generate_account(account: FakeAccount, n_leads: int, seed: int) -> FakeAccount:
-    """Fill ``account`` with the demo catalogue and ``n_leads`` leads.
+    """Fill ``account`` with the demo catalogue and ``n_leads`` leads dated from
+    :data:`HISTORY_DAYS` to :data:`PLAYED_DAYS` before its anchor, and set its clock there.
 
     Leads 0, 2, 3 and 5 get every relation kind (covering both ``tree_name``/``sequence_name``
     and both transaction key styles); lead 1 is deleted. Others are random.
@@ -393,12 +464,15 @@ def generate_account(account: FakeAccount, n_leads: int, seed: int) -> FakeAccou
     rng = random.Random(seed)
     account.rng = random.Random(seed + 1)
     _catalogue(account)
-    for index in range(n_leads):
-        lead = _profile(account, index, rng)
+    start = kartra_after(account.anchor, -timedelta(days=HISTORY_DAYS))
+    account.now = kartra_after(account.anchor, -timedelta(days=PLAYED_DAYS))
+    # The last join leaves its purchase (two hours later) before the clock.
+    last_join = kartra_after(account.now, -timedelta(hours=3))
+    for index, joined in enumerate(_join_dates(start, last_join, n_leads, rng)):
+        lead = _profile(account, index, joined, rng)
         _relations(account, lead, rng, full=index in (0, 2, 3, 5))
         if index == 1 or (index > 5 and rng.random() < 0.05):
             lead.deleted = True
-            lead.deleted_date = account.now - timedelta(days=rng.randint(1, 30))
+            lead.deleted_date = kartra_after(joined, elapsed(joined, account.now) * rng.random())
         account.leads[lead.id] = lead
-    account.now = account.now.astimezone(KARTRA_TZ)
     return account

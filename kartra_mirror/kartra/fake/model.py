@@ -8,12 +8,45 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 KARTRA_TZ = ZoneInfo("America/New_York")
+
+
+def kartra_time(moment: datetime, *, later: bool = False) -> datetime:
+    """``moment`` (aware) in Kartra's zone, whole seconds, moved by an hour (earlier, or
+    ``later``) while its wall-clock time is skipped or repeated by a DST change.
+
+    Kartra sends dates as Eastern wall clock without an offset (002 doc), so only a wall
+    time that occurs exactly once names one instant; the fake's truth keeps to those.
+    """
+    if moment.tzinfo is None:
+        raise ValueError(f"expected an aware datetime, got {moment!r}")
+    moment = moment.astimezone(KARTRA_TZ).replace(microsecond=0)
+    step = timedelta(hours=1 if later else -1)
+    while moment.replace(fold=0).utcoffset() != moment.replace(fold=1).utcoffset():
+        moment = (moment.astimezone(UTC) + step).astimezone(KARTRA_TZ)
+    return moment
+
+
+def kartra_now() -> datetime:
+    """The current time as :func:`kartra_time` keeps it."""
+    return kartra_time(datetime.now(UTC))
+
+
+def kartra_after(moment: datetime, delta: timedelta, *, later: bool = False) -> datetime:
+    """``moment`` plus ``delta`` of elapsed time, as :func:`kartra_time` keeps it (adding to
+    an aware datetime adds wall-clock time, an hour off across a DST change)."""
+    return kartra_time(moment.astimezone(UTC) + delta, later=later)
+
+
+def elapsed(start: datetime, end: datetime) -> timedelta:
+    """Time elapsed from ``start`` to ``end`` (two aware datetimes in one zone subtract as
+    wall clocks, an hour off across a DST change)."""
+    return end.astimezone(UTC) - start.astimezone(UTC)
 
 
 def words(text: str) -> list[str]:

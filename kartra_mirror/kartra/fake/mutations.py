@@ -9,6 +9,7 @@ amounts travel (``"300.00"`` or ``300.0``), as the docs disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,8 @@ from .model import (
     Subscription,
     SurveyResult,
     Transaction,
+    kartra_after,
+    kartra_time,
 )
 from .render import (
     AmountStyle,
@@ -366,12 +369,12 @@ class MutationsMixin:
     def calendar_subscribe(
         self: FakeAccount, lead_id: int, calendar_id: int, class_id: int, minutes: int = 60
     ) -> dict:
-        """Book a class a few days after the account's ``now``."""
-        from datetime import timedelta
-
+        """Book a class a few days after the account's ``now`` (the session may lie after
+        the anchor: it is still to come)."""
         with self.lock:
             lead = self.lead(lead_id)
-            start = (self.now + timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
+            later = kartra_after(self.now, timedelta(days=3))
+            start = kartra_time(later.replace(minute=0, second=0))  # on the hour
             sub = CalendarSubscription(
                 self.new_id("calendar_subscription", 1801),
                 calendar_id,

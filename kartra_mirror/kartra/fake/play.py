@@ -3,18 +3,19 @@
 Each step picks an action by weight, a live lead for which it makes sense (no unassign without
 a tag, no refund without a sale, ...), applies the mutation and yields it with its body. Now and
 then a new lead opts in, or a profile/custom field changes silently, which the next delivery's
-lead block shows. The account clock moves forward a few minutes per event.
+lead block shows. The account's clock moves forward between events, spreading them over the
+time left before the anchor (the last week, after :meth:`FakeAccount.generate`); it never
+passes the anchor.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .model import TEXT_FIELD_TYPES, Lead
+from .model import TEXT_FIELD_TYPES, Lead, elapsed, kartra_after
 from .mutations import Mutation
 
 if TYPE_CHECKING:
@@ -74,6 +75,15 @@ def _survey(account: FakeAccount, lead: Lead, rng: random.Random) -> dict[str, A
 
 def _booked(lead: Lead) -> list[int]:
     return [c.id for c in lead.calendars if c.status in ("Active", "Pending")]
+
+
+def _held(account: FakeAccount, lead: Lead) -> list[int]:
+    """Bookings whose first session has started: only those can be completed."""
+    return [
+        c.id
+        for c in lead.calendars
+        if c.status in ("Active", "Pending") and c.events and c.events[0][0] <= account.now
+    ]
 
 
 # action -> (weight, chooser of arguments or None when the action makes no sense for the lead)
@@ -141,7 +151,7 @@ ACTIONS: dict[str, tuple[int, Chooser]] = {
     "jv_signup": (1, _one("product_id", lambda a, lead: set(a.products) - lead.jv_products)),
     "kartra_page_visit": (8, _one("page_id", lambda a, lead: a.pages)),
     "calendar_subscribe": (2, _book),
-    "calendar_complete": (1, _one("subscription_id", lambda a, lead: _booked(lead))),
+    "calendar_complete": (2, _one("subscription_id", _held)),
     "calendar_cancel": (1, _one("subscription_id", lambda a, lead: _booked(lead))),
     "survey_complete": (2, _survey),
 }
@@ -163,15 +173,22 @@ def _silent_change(account: FakeAccount, lead: Lead, rng: random.Random) -> None
     account.set_custom_field(lead.id, cf.identifier, value)
 
 
+def _tick(account: FakeAccount, rng: random.Random, events_left: int) -> None:
+    """Move the clock by a random share of the time left before the anchor: on average the
+    ``events_left`` events spread evenly over it."""
+    step = elapsed(account.now, account.anchor) / (events_left + 1) * 2 * rng.random()
+    account.now = min(kartra_after(account.now, step, later=True), account.anchor)
+
+
 def play(account: FakeAccount, n_events: int, seed: int = 0) -> Iterator[tuple[Mutation, dict]]:
     """Apply ``n_events`` mutations and yield ``(Mutation, webhook body)`` for each."""
     rng = random.Random(seed)
     account.rng = random.Random(seed + 1)
     names = list(ACTIONS)
     weights = [ACTIONS[name][0] for name in names]
-    for _ in range(n_events):
+    for done in range(n_events):
         with account.lock:
-            account.now += timedelta(minutes=rng.randint(1, 180))
+            _tick(account, rng, n_events - done)
             live = [lead for lead in account.leads.values() if not lead.deleted]
             if not live or rng.random() < 0.05:
                 lead = _new_lead(account, rng)

@@ -1,7 +1,9 @@
 """How the mirrored account reads over the API.
 
-Rows point at each other by Kartra id and name (``CatalogBriefSerializer``, ``LeadBrief``),
-which is what a caller can use in the next request. Each serializer's ``Meta`` says which
+Every row of a mirrored Kartra object shows Kartra's id as ``id`` (null until Kartra gives
+one) and its ``url`` (``kartra_mirror/api/addressing.py``). Rows point at each other by
+Kartra id, url and name (``CatalogBriefSerializer``, ``LeadBriefSerializer``), which is what
+a caller can use in the next request. Each serializer's ``Meta`` says which
 relations it reads; ``MirrorViewSet`` loads them once per page.
 """
 
@@ -32,6 +34,7 @@ from .commerce import (
 )
 from .lead import (
     CUSTOM_FIELDS_SCHEMA,
+    LEAD_LIST_COLUMNS,
     LEAD_LIST_FIELDS,
     LEAD_MIRROR_FIELDS,
     LEAD_PROFILE_FIELDS,
@@ -69,6 +72,7 @@ __all__ = [
     "CustomFieldOptionSerializer",
     "CustomFieldSerializer",
     "HostsField",
+    "LEAD_LIST_COLUMNS",
     "LEAD_LIST_FIELDS",
     "LEAD_MIRROR_FIELDS",
     "LEAD_PROFILE_FIELDS",

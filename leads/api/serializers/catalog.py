@@ -1,10 +1,17 @@
 """Catalogue rows: tags, lists, sequences, memberships, products, calendars, surveys,
-custom fields and assets."""
+custom fields and assets.
+
+Each row shows Kartra's id as ``id`` and its own ``url``; a row of a kind Kartra numbers
+within a parent (a level, a class) shows the parent too. Rows with no endpoint of their own
+(price points, questions, options) show what Kartra names them by.
+"""
 
 from django.db.models import Prefetch
 
 from kartra_mirror.api.serializers import (
     CatalogBriefSerializer,
+    KartraIdField,
+    KartraSerializer,
     MirrorSerializer,
 )
 from leads.models import (
@@ -30,31 +37,31 @@ from .base import CATALOG_FIELDS
 # --- catalogues ---------------------------------------------------------------------------
 
 
-class TagSerializer(MirrorSerializer):
+class TagSerializer(KartraSerializer):
     class Meta:
         model = Tag
         fields = CATALOG_FIELDS
 
 
-class ListSerializer(MirrorSerializer):
+class ListSerializer(KartraSerializer):
     class Meta:
         model = List
         fields = CATALOG_FIELDS
 
 
-class SequenceSerializer(MirrorSerializer):
+class SequenceSerializer(KartraSerializer):
     class Meta:
         model = Sequence
         fields = CATALOG_FIELDS
 
 
-class LevelBriefSerializer(MirrorSerializer):
+class LevelBriefSerializer(KartraSerializer):
     class Meta:
         model = MembershipLevel
-        fields = ("id", "kartra_id", "name")
+        fields = ("id", "url", "name")
 
 
-class MembershipSerializer(MirrorSerializer):
+class MembershipSerializer(KartraSerializer):
     levels = LevelBriefSerializer(many=True, read_only=True)
 
     class Meta:
@@ -63,22 +70,24 @@ class MembershipSerializer(MirrorSerializer):
         prefetch_related = ("levels",)
 
 
-class MembershipLevelSerializer(MirrorSerializer):
+class MembershipLevelSerializer(KartraSerializer):
     membership = CatalogBriefSerializer(read_only=True)
 
     class Meta:
         model = MembershipLevel
-        fields = ("id", "kartra_id", "name", "membership")
+        fields = ("id", "url", "name", "membership")
         select_related = ("membership",)
 
 
 class PricePointSerializer(MirrorSerializer):
+    """A price point, by its number: Kartra names price points so, within their product."""
+
     class Meta:
         model = PricePoint
-        fields = ("id", "number")
+        fields = ("number",)
 
 
-class ProductSerializer(MirrorSerializer):
+class ProductSerializer(KartraSerializer):
     price_points = PricePointSerializer(many=True, read_only=True)
 
     class Meta:
@@ -87,13 +96,13 @@ class ProductSerializer(MirrorSerializer):
         prefetch_related = ("price_points",)
 
 
-class ClassBriefSerializer(MirrorSerializer):
+class ClassBriefSerializer(KartraSerializer):
     class Meta:
         model = CalendarClass
-        fields = ("id", "kartra_id", "name")
+        fields = ("id", "url", "name")
 
 
-class CalendarSerializer(MirrorSerializer):
+class CalendarSerializer(KartraSerializer):
     classes = ClassBriefSerializer(many=True, read_only=True)
 
     class Meta:
@@ -102,30 +111,33 @@ class CalendarSerializer(MirrorSerializer):
         prefetch_related = ("classes",)
 
 
-class CalendarClassSerializer(MirrorSerializer):
+class CalendarClassSerializer(KartraSerializer):
     calendar = CatalogBriefSerializer(read_only=True)
 
     class Meta:
         model = CalendarClass
-        fields = ("id", "kartra_id", "name", "calendar")
+        fields = ("id", "url", "name", "calendar")
         select_related = ("calendar",)
 
 
 class SurveyOptionSerializer(MirrorSerializer):
+    id = KartraIdField(allow_null=False)  # unique within its question
+
     class Meta:
         model = SurveyOption
-        fields = ("id", "kartra_id", "value")
+        fields = ("id", "value")
 
 
 class SurveyQuestionSerializer(MirrorSerializer):
+    id = KartraIdField(allow_null=False)  # unique within its survey
     options = SurveyOptionSerializer(many=True, read_only=True)
 
     class Meta:
         model = SurveyQuestion
-        fields = ("id", "kartra_id", "title", "options")
+        fields = ("id", "title", "options")
 
 
-class SurveySerializer(MirrorSerializer):
+class SurveySerializer(KartraSerializer):
     questions = SurveyQuestionSerializer(many=True, read_only=True)
 
     class Meta:
@@ -140,19 +152,21 @@ class SurveySerializer(MirrorSerializer):
 
 
 class CustomFieldOptionSerializer(MirrorSerializer):
+    id = KartraIdField(allow_null=False)  # unique within its field
+
     class Meta:
         model = CustomFieldOption
-        fields = ("id", "kartra_id", "value")
+        fields = ("id", "value")
 
 
-class CustomFieldSerializer(MirrorSerializer):
+class CustomFieldSerializer(KartraSerializer):
     options = CustomFieldOptionSerializer(many=True, read_only=True)
 
     class Meta:
         model = CustomField
         fields = (
             "id",
-            "kartra_id",
+            "url",
             "identifier",
             "field_type",
             "options",
@@ -162,7 +176,7 @@ class CustomFieldSerializer(MirrorSerializer):
         prefetch_related = ("options",)
 
 
-class AssetSerializer(MirrorSerializer):
+class AssetSerializer(KartraSerializer):
     class Meta:
         model = Asset
-        fields = ("id", "kind", "kartra_id", "name", "mirror_first_seen", "mirror_updated")
+        fields = ("id", "url", "kind", "name", "mirror_first_seen", "mirror_updated")

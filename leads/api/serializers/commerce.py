@@ -4,8 +4,9 @@ from rest_framework import serializers
 
 from kartra_mirror.api.serializers import (
     CatalogBriefSerializer,
+    KartraIdField,
+    KartraSerializer,
     LeadBriefSerializer,
-    MirrorSerializer,
 )
 from leads.models import (
     Subscription,
@@ -18,7 +19,7 @@ from .base import LEAD_HEAVY
 
 TRANSACTION_BRIEF_FIELDS = (
     "id",
-    "kartra_id",
+    "url",
     "product",
     "price_point",
     "transaction_type",
@@ -29,7 +30,8 @@ TRANSACTION_BRIEF_FIELDS = (
 )
 
 
-class TransactionBriefSerializer(MirrorSerializer):
+class TransactionBriefSerializer(KartraSerializer):
+    id = KartraIdField(allow_null=False)  # a transaction is always known by its id
     product = CatalogBriefSerializer(read_only=True, allow_null=True)
     subscription_kartra_id = serializers.IntegerField(
         source="subscription.kartra_id", read_only=True, allow_null=True, default=None
@@ -89,12 +91,13 @@ class TransactionSerializer(TransactionBriefSerializer):
         defer = ("raw", *LEAD_HEAVY)
 
 
-class SubscriptionSerializer(MirrorSerializer):
+class SubscriptionSerializer(KartraSerializer):
+    id = KartraIdField(allow_null=False)
     lead = LeadBriefSerializer(read_only=True)
     product = CatalogBriefSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Subscription
-        fields = ("id", "kartra_id", "lead", "product", "cancelled", "cancelled_at", "observed_at")
+        fields = ("id", "url", "lead", "product", "cancelled", "cancelled_at", "observed_at")
         select_related = ("lead", "product")
         defer = LEAD_HEAVY

@@ -7,7 +7,7 @@ from rest_framework import serializers
 from events.api.serializers import ActivityBriefSerializer
 from events.models import Activity
 from kartra_mirror.api.serializers import (
-    MirrorSerializer,
+    KartraSerializer,
 )
 from leads.models import (
     CalendarSubscription,
@@ -40,7 +40,7 @@ from .state import (
 
 LEAD_LIST_FIELDS = (
     "id",
-    "kartra_id",
+    "url",
     "first_name",
     "last_name",
     "email",
@@ -112,16 +112,22 @@ CUSTOM_FIELDS_SCHEMA = {
 }
 
 
-class LeadSerializer(MirrorSerializer):
+# The columns the compact row is read from: Kartra's id (its ``id``), the primary key (its
+# url, for a lead without a Kartra id, and the default order) and the columns it shows as
+# they are. They hold every ordering field of LeadViewSet.
+LEAD_LIST_COLUMNS = ("id", "kartra_id", *(f for f in LEAD_LIST_FIELDS if f not in ("id", "url")))
+
+
+class LeadSerializer(KartraSerializer):
     """The compact row of the lead list."""
 
     class Meta:
         model = Lead
         fields = LEAD_LIST_FIELDS
-        values = LEAD_LIST_FIELDS  # holds every ordering field of LeadViewSet
+        values = LEAD_LIST_COLUMNS
 
 
-class LeadDetailSerializer(MirrorSerializer):
+class LeadDetailSerializer(KartraSerializer):
     """Everything the mirror knows about one lead."""
 
     custom_fields = serializers.SerializerMethodField()

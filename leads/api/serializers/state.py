@@ -1,4 +1,8 @@
-"""A lead's state in each catalogue, as seen from the lead and from the catalogue."""
+"""A lead's state in each catalogue, as seen from the lead and from the catalogue.
+
+A lead's tag, list or sequence shows the catalogue row's ``id`` (Kartra's) and ``url``, with
+the lead's state there; calendar subscriptions and survey results are rows of their own.
+"""
 
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema_field
@@ -6,8 +10,11 @@ from rest_framework import serializers
 
 from kartra_mirror.api.serializers import (
     CatalogBriefSerializer,
+    KartraIdField,
+    KartraSerializer,
     LeadBriefSerializer,
     MirrorSerializer,
+    RowUrlField,
     inline_choice_field,
 )
 from leads.models import (
@@ -34,33 +41,34 @@ from .catalog import (
 
 
 class LeadTagSerializer(MirrorSerializer):
-    kartra_id = serializers.IntegerField(source="tag.kartra_id", read_only=True, allow_null=True)
+    id = KartraIdField(source="tag.kartra_id")
+    url = RowUrlField(source="tag")
     name = serializers.CharField(source="tag.name", read_only=True)
 
     class Meta:
         model = LeadTag
-        fields = ("kartra_id", "name", "observed_at")
+        fields = ("id", "url", "name", "observed_at")
 
 
 class ListSubscriptionSerializer(MirrorSerializer):
-    kartra_id = serializers.IntegerField(source="list.kartra_id", read_only=True, allow_null=True)
+    id = KartraIdField(source="list.kartra_id")
+    url = RowUrlField(source="list")
     name = serializers.CharField(source="list.name", read_only=True)
 
     class Meta:
         model = ListSubscription
-        fields = ("kartra_id", "name", "active", "observed_at")
+        fields = ("id", "url", "name", "active", "observed_at")
 
 
 class SequenceSubscriptionSerializer(MirrorSerializer):
-    kartra_id = serializers.IntegerField(
-        source="sequence.kartra_id", read_only=True, allow_null=True
-    )
+    id = KartraIdField(source="sequence.kartra_id")
+    url = RowUrlField(source="sequence")
     name = serializers.CharField(source="sequence.name", read_only=True)
     status = inline_choice_field(SequenceStatus)
 
     class Meta:
         model = SequenceSubscription
-        fields = ("kartra_id", "name", "step", "status", "observed_at")
+        fields = ("id", "url", "name", "step", "status", "observed_at")
 
 
 class MembershipAccessSerializer(MirrorSerializer):
@@ -97,7 +105,7 @@ class HostsField(serializers.JSONField):
 
 CALENDAR_SUBSCRIPTION_FIELDS = (
     "id",
-    "kartra_id",
+    "url",
     "calendar",
     "calendar_class",
     "status",
@@ -110,7 +118,7 @@ CALENDAR_SUBSCRIPTION_FIELDS = (
 )
 
 
-class LeadCalendarSubscriptionSerializer(MirrorSerializer):
+class LeadCalendarSubscriptionSerializer(KartraSerializer):
     calendar = CatalogBriefSerializer(read_only=True)
     calendar_class = ClassBriefSerializer(read_only=True, allow_null=True)
     status = inline_choice_field(CalendarStatus)
@@ -144,20 +152,42 @@ class SurveyAnswerSerializer(MirrorSerializer):
     @extend_schema_field(
         {
             "type": "object",
-            "properties": {"kartra_id": {"type": "integer"}, "title": {"type": "string"}},
+            "properties": {"id": {"type": "integer"}, "title": {"type": "string"}},
         }
     )
     def get_question(self, answer: SurveyAnswer) -> dict:
-        return {"kartra_id": answer.question.kartra_id, "title": answer.question.title}
+        return {"id": answer.question.kartra_id, "title": answer.question.title}
 
 
-SURVEY_RESULT_FIELDS = ("id", "survey", "score", "completion_time", "completed_at", "answers")
+@extend_schema_field(
+    {"type": "integer", "nullable": True, "description": "Always null: Kartra gives none."}
+)
+class NoKartraIdField(serializers.Field):
+    """The ``id`` of a row Kartra gives no id of its own: always null."""
+
+    def __init__(self, **kwargs):
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, value) -> None:
+        return None
+
+
+SURVEY_RESULT_FIELDS = (
+    "id",
+    "url",
+    "survey",
+    "score",
+    "completion_time",
+    "completed_at",
+    "answers",
+)
 ANSWERS = Prefetch(
     "answers", SurveyAnswer.objects.select_related("question").prefetch_related("options")
 )
 
 
-class LeadSurveyResultSerializer(MirrorSerializer):
+class LeadSurveyResultSerializer(KartraSerializer):
+    id = NoKartraIdField()  # a lead has one result per survey, which Kartra does not number
     survey = CatalogBriefSerializer(read_only=True)
     answers = SurveyAnswerSerializer(many=True, read_only=True)
 

@@ -13,6 +13,10 @@
             } else {
                 url.searchParams.delete(parameter);
             }
+            // A parameter that belongs to the old choice (a custom field's value).
+            if (this.dataset.filterClears) {
+                url.searchParams.delete(this.dataset.filterClears);
+            }
             url.searchParams.delete('p');
             window.location.assign(url.toString());
         });
