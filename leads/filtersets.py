@@ -28,6 +28,7 @@ from leads.models import (
     CalendarClass,
     CalendarStatus,
     CalendarSubscription,
+    Consent,
     CustomField,
     FieldType,
     GdprStatus,
@@ -157,6 +158,11 @@ class LeadFilterSet(MirrorFilterSet):
 
     source = filters.CharFilter()
     gdpr_lead_status = filters.TypedChoiceFilter(choices=GdprStatus.choices, coerce=int)
+    consent = filters.ChoiceFilter(
+        choices=Consent.choices,
+        help_text="Agreed to be contacted, read one way whichever source sent it "
+        "(`gdpr_lead_communications` means the opposite in webhooks and get_lead).",
+    )
     blacklisted = filters.BooleanFilter()
     deleted = filters.BooleanFilter(field_name="lead_deleted")
     joined_after = DateTimeFilter(field_name="date_joined", lookup_expr="gte")
@@ -202,6 +208,7 @@ class LeadFilterSet(MirrorFilterSet):
             "transaction_type",
             "source",
             "gdpr_lead_status",
+            "consent",
             "blacklisted",
             "deleted",
             "joined_after",

@@ -35,6 +35,7 @@ PROFILE_COLUMNS = (
     "date_joined",
     "blacklisted",
     "gdpr_lead_status",
+    "consent",
     "lead_deleted",
     "mirror_last_activity_at",
     "mirror_refreshed_at",

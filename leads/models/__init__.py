@@ -24,7 +24,7 @@ from .catalog import (
     Tag,
 )
 from .commerce import Subscription, Transaction, TransactionType
-from .lead import GdprStatus, Lead, MirrorStatus
+from .lead import Consent, GdprStatus, Lead, MirrorStatus
 from .segment import Segment
 from .state import (
     CalendarEvent,
@@ -56,6 +56,7 @@ __all__ = [
     "CustomFieldOption",
     "CustomFieldValue",
     "FieldType",
+    "Consent",
     "GdprStatus",
     "Lead",
     "LeadTag",

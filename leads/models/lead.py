@@ -1,5 +1,7 @@
 """The lead: Kartra's profile fields plus the mirror's bookkeeping."""
 
+from __future__ import annotations
+
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -15,6 +17,32 @@ class GdprStatus(models.IntegerChoices):
     NOT_ACCEPTED = 3, "not accepted"
     UNKNOWN = 4, "unknown"
     PENDING = 5, "pending"
+
+
+class Consent(models.TextChoices):
+    """Whether the lead agreed to be contacted, one meaning whatever source said it.
+
+    Kartra's ``gdpr_lead_communications`` is a number whose meaning depends on who sends it:
+    the outbound API's lead block (webhooks, ``001``/``000``) says "0 – if the user has agreed
+    to be contacted, 1 – if not"; ``get_lead`` (``002``) says "1 – Lead has agreed". The raw
+    number is kept as sent beside this, with its source.
+    """
+
+    AGREED = "agreed", "agreed to be contacted"
+    NOT_AGREED = "not_agreed", "not agreed"
+    UNKNOWN = "unknown", "unknown"
+
+    @classmethod
+    def of(cls, raw: int | None, source: str) -> Consent:
+        """What ``gdpr_lead_communications = raw`` means when ``source`` sent it."""
+        agreed = AGREED_VALUE.get(source)
+        if agreed is None or raw not in (0, 1):
+            return cls.UNKNOWN
+        return cls.AGREED if raw == agreed else cls.NOT_AGREED
+
+
+#: The value of ``gdpr_lead_communications`` that means "agreed", by the source that sent it.
+AGREED_VALUE = {Source.WEBHOOK: 0, Source.SNAPSHOT: 1}
 
 
 class MirrorStatus(models.TextChoices):
@@ -74,9 +102,16 @@ class Lead(models.Model):
     )
     gdpr_lead_status_date = models.DateTimeField("GDPR status date", null=True, blank=True)
     gdpr_lead_status_ip = models.CharField("GDPR status IP", max_length=64, blank=True)
-    # Kept as Kartra sent it: the outbound doc says 0 = agreed, the inbound doc 1 = agreed.
+    # Kept as Kartra sent it: the outbound doc says 0 = agreed, the inbound doc 1 = agreed;
+    # ``consent`` says what it meant, ``consent_source`` who sent it.
     gdpr_lead_communications = models.SmallIntegerField(
-        "GDPR communications", null=True, blank=True
+        "GDPR communications (as sent)", null=True, blank=True
+    )
+    consent = models.CharField(
+        "consent to be contacted", max_length=16, choices=Consent.choices, default=Consent.UNKNOWN
+    )
+    consent_source = models.CharField(
+        "consent as sent by", max_length=16, choices=Source.choices, blank=True
     )
     lead_deleted = models.BooleanField("deleted", default=False)
     lead_deleted_date = models.DateTimeField("deleted on", null=True, blank=True)

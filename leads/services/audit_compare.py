@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from events.models import DriftCause
-from leads.models import MirrorStatus, SequenceStatus
+from leads.models import Consent, MirrorStatus, SequenceStatus, Source
 from leads.normalize import LeadSnapshot, SurveyRecord
 
 from .audit_mirror import MirrorLead, Seen
@@ -118,9 +118,13 @@ def _listed(snapshot: LeadSnapshot, key: str) -> bool:
 
 
 def _profile(snapshot: LeadSnapshot, mirror: MirrorLead) -> list[Difference]:
+    fields = dict(snapshot.profile.fields)
+    if "gdpr_lead_communications" in fields:
+        # The number means the opposite in a webhook: what differs is what it means.
+        fields["consent"] = Consent.of(fields.pop("gdpr_lead_communications"), Source.SNAPSHOT)
     return [
         Difference("profile", key, mirror.profile.get(key), value, NONE)
-        for key, value in snapshot.profile.fields.items()
+        for key, value in fields.items()
         if mirror.profile.get(key) != value
     ]
 

@@ -13,7 +13,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
-from leads.models import Lead, MirrorStatus
+from leads.models import Consent, Lead, MirrorStatus
 from leads.normalize import CustomValueRecord, ProfileRecord
 
 from .custom_fields import custom_values_apply
@@ -128,6 +128,10 @@ def leads_apply_profiles(
         for key, value in fields.items():
             setattr(lead, key, value)
         changed.update(fields)
+        if "gdpr_lead_communications" in fields:
+            lead.consent = Consent.of(fields["gdpr_lead_communications"], observation.source)
+            lead.consent_source = observation.source
+            changed.update(["consent", "consent_source"])
         lead.mirror_raw = profile.raw
         lead.mirror_raw_source = observation.source
         lead.mirror_profile_observed_at = observation.at

@@ -12,6 +12,7 @@ from leads.admin.lead_page import hosts_text
 from leads.admin.timeline import PER_PAGE, Position, lead_timeline
 from leads.models import (
     CalendarEvent,
+    Consent,
     Lead,
     LeadTag,
     SequenceStatus,
@@ -109,7 +110,9 @@ def section(content: str, ident: str) -> str:
 
 
 def test_the_profile_card_says_who_the_lead_is_and_what_they_hold(admin_client):
-    graph = make_lead_graph(3, company="Analytical Engines Ltd", phone_country_code="+44")
+    graph = make_lead_graph(
+        3, company="Analytical Engines Ltd", phone_country_code="+44", consent=Consent.AGREED
+    )
     lead = graph.lead
     removed = LeadTag.objects.filter(lead=lead, active=True).first()
     removed.active = False
@@ -124,6 +127,7 @@ def test_the_profile_card_says_who_the_lead_is_and_what_they_hold(admin_client):
     contact = section(content, "profile-contact")
     assert lead.email in contact and f"+44 {lead.phone}" in contact
     assert "Analytical Engines Ltd" in contact and str(lead.kartra_id) in contact
+    assert "agreed to be contacted" in contact
     chips = section(content, "profile-tags")
     held = LeadTag.objects.filter(lead=lead, active=True).select_related("tag")
     assert sorted(chip for chip in (link.tag.name for link in held) if chip in chips) == sorted(

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from events.models import Activity
-from leads.models import FieldType, GdprStatus, Lead, List, SequenceStatus, TransactionType
+from leads.models import Consent, FieldType, GdprStatus, Lead, List, SequenceStatus, TransactionType
 from tests import factories as f
 
 from .conftest import detail_url, get, ids, results
@@ -253,14 +253,25 @@ def test_profile_filters(client_reader):
         kartra_id=1,
         source="import",
         gdpr_lead_status=GdprStatus.ACCEPTED,
+        consent=Consent.AGREED,
         blacklisted=True,
         date_joined=now - timedelta(days=400),
         score=5,
     )
-    f.LeadFactory(kartra_id=2, lead_deleted=True, date_joined=now - timedelta(days=2), score=50)
+    f.LeadFactory(
+        kartra_id=2,
+        lead_deleted=True,
+        date_joined=now - timedelta(days=2),
+        score=50,
+        consent=Consent.NOT_AGREED,
+    )
     f.LeadFactory(kartra_id=3, date_joined=None, score=None)
     assert kartra_ids(client_reader, source="import") == {1}
     assert kartra_ids(client_reader, gdpr_lead_status=GdprStatus.ACCEPTED) == {1}
+    assert kartra_ids(client_reader, consent="agreed") == {1}
+    assert kartra_ids(client_reader, consent="not_agreed") == {2}
+    assert kartra_ids(client_reader, consent="unknown") == {3}
+    assert get(client_reader, "leads/", consent="yes").status_code == 400
     assert kartra_ids(client_reader, blacklisted="true") == {1}
     assert kartra_ids(client_reader, blacklisted="false") == {2, 3}
     assert kartra_ids(client_reader, deleted="true") == {2}
@@ -359,3 +370,15 @@ def test_datetimes_with_offsets_postgresql_refuses_are_normalised(client_reader)
     # ISO 8601 allows -19:37; PostgreSQL accepts at most ±15:59, so the filter sends UTC.
     assert kartra_ids(client_reader, joined_after="2020-01-01T00:00:00-19:37") == {1}
     assert get(client_reader, "leads/", joined_after="0001-01-01T00:00:00+01:00").status_code == 400
+
+
+def test_detail_says_consent_one_way_beside_the_raw_value(client_reader):
+    f.LeadFactory(
+        kartra_id=9, gdpr_lead_communications=0, consent=Consent.AGREED, consent_source="webhook"
+    )
+    row = get(client_reader, "leads/9/").json()
+    assert (row["consent"], row["consent_source"], row["gdpr_lead_communications"]) == (
+        "agreed",
+        "webhook",
+        0,
+    )

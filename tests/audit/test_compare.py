@@ -166,3 +166,16 @@ def test_leads_one_side_lacks():
     assert gone_compare(replace(alive, status="deleted"), deleted=True, requested_at=now) == []
     newer = replace(alive, webhook_at=now + timedelta(seconds=1))
     assert gone_compare(newer, deleted=False, requested_at=now) == []  # a webhook shows it alive
+
+
+def test_consent_differs_by_what_it_means_not_by_the_number(stored):
+    """A webhook's 0 and get_lead's 1 both say "agreed": no drift; get_lead's 0 is."""
+    _, mirror = stored
+    agreed = replace(
+        mirror,
+        profile={**mirror.profile, "consent": "agreed", "gdpr_lead_communications": 0},
+    )
+    assert compare(agreed, gdpr_lead_communications="1") == []
+    assert only(compare(agreed, gdpr_lead_communications="0")) == (
+        "profile", "consent", "agreed", "not_agreed", NONE,
+    )  # fmt: skip

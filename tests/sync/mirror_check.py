@@ -14,6 +14,7 @@ from kartra_mirror.kartra.fake import FakeAccount
 from kartra_mirror.kartra.fake.state import PROFILE_TEXT
 from leads.models import (
     CalendarSubscription,
+    Consent,
     CustomFieldValue,
     Lead,
     LeadTag,
@@ -60,9 +61,8 @@ def _profile(lead: Lead, profile: dict, check) -> None:
         check(name, getattr(lead, name), profile[name])
     check("source_id", lead.source_id or 0, profile["source_id"])
     check("referring_id", lead.referring_id or 0, profile["referring_id"])
-    # get_lead (the last observation) says 1 = agreed; kept as Kartra sent it.
-    check("gdpr_lead_communications", lead.gdpr_lead_communications,
-          1 if profile["gdpr_communications_agreed"] else 0)  # fmt: skip
+    agreed = profile["gdpr_communications_agreed"]
+    check("consent", lead.consent, Consent.AGREED if agreed else Consent.NOT_AGREED)
 
 
 def _custom_fields(lead: Lead, custom: dict, check) -> None:

@@ -82,6 +82,8 @@ LEAD_PROFILE_FIELDS = (
     "gdpr_lead_status_date",
     "gdpr_lead_status_ip",
     "gdpr_lead_communications",
+    "consent",
+    "consent_source",
     "lead_deleted",
     "lead_deleted_date",
 )
