@@ -20,7 +20,15 @@ from leads.admin.base import MirrorAdmin, admin_link, changelist_url, short_date
 from leads.admin.filters import ActionFilter
 from leads.admin.search import LeadSearchMixin
 
-from .models import Activity, AuditDifference, AuditRun, Delivery, DriftCause, SyncRun
+from .models import (
+    Activity,
+    AuditDifference,
+    AuditRun,
+    Delivery,
+    DriftCause,
+    Erasure,
+    SyncRun,
+)
 
 
 def pre(text: str) -> str:
@@ -49,10 +57,10 @@ def reprocess_deliveries(delivery_ids: list[int]) -> Counter:
 
 @admin.register(Delivery)
 class DeliveryAdmin(LeadSearchMixin, MirrorAdmin):
-    list_display = ("received", "action", "lead_link", "status", "short_error", "attempts")
+    list_display = ("received", "kind", "action", "lead_link", "status", "short_error", "attempts")
     list_display_links = ("received",)
     list_select_related = ("lead",)
-    list_filter = ("status", ActionFilter, ("received_at", admin.DateFieldListFilter))
+    list_filter = ("status", "kind", ActionFilter, ("received_at", admin.DateFieldListFilter))
     sortable_by = ("received",)
     search_help_text = "The lead's Kartra id, email (exact or prefix), name or phone."
     actions = ("reprocess",)
@@ -297,6 +305,29 @@ class AuditDifferenceAdmin(MirrorAdmin):
     @admin.display(description="Kartra value")
     def kartra_pretty(self, obj: AuditDifference) -> str:
         return pre(json_text(obj.kartra_value, indent=2))
+
+
+@admin.register(Erasure)
+class ErasureAdmin(MirrorAdmin):
+    """Who erased a lead, when, and how many rows of each table: never whom."""
+
+    list_display = ("erased", "actor", "lead_found", "rows")
+    list_display_links = ("erased",)
+    list_filter = ("lead_found", ("erased_at", admin.DateFieldListFilter))
+    hidden_fields = ("counts",)
+    extra_readonly = ("counts_pretty",)
+
+    @admin.display(description="erased", ordering="erased_at")
+    def erased(self, obj: Erasure) -> str:
+        return short_datetime(obj.erased_at)
+
+    @admin.display(description="rows")
+    def rows(self, obj: Erasure) -> int:
+        return sum(obj.counts.values())
+
+    @admin.display(description="rows by table")
+    def counts_pretty(self, obj: Erasure) -> str:
+        return pre(json_text(obj.counts, indent=2))
 
 
 def _cut(value, width: int = 80) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leads.models import AssetKind, CalendarStatus, SequenceStatus
-from leads.normalize import WebhookEvent
+from leads.normalize import IPN_ACTIONS, WebhookEvent
 from leads.services.changes import (
     KEEP,
     ChangeSet,
@@ -177,4 +177,6 @@ APPLIERS: dict[str, Applier] = {
     "calendar_complete": _calendar(CalendarStatus.COMPLETED),
     "calendar_cancel": _calendar(CalendarStatus.CANCELLED),
     "survey_complete": _survey,
+    # Kartra's IPN (kartra-facts.md, "IPN"): every type is one transaction.
+    **dict.fromkeys(sorted(IPN_ACTIONS), _transaction),
 }

@@ -13,16 +13,27 @@ class DeliveryStatus(models.TextChoices):
     REJECTED = "rejected", "rejected: not a Kartra event"
     FAILED = "failed", "failed in processing"
     TOO_LARGE = "too_large", "refused: body over the limit"
+    SUPPRESSED = "suppressed", "suppressed: about an erased lead, stored redacted"
+
+
+class DeliveryKind(models.TextChoices):
+    """Which of Kartra's callbacks posted a delivery; it decides how the body is read."""
+
+    WEBHOOK = "webhook", "webhook (outbound API, JSON)"
+    IPN = "ipn", "IPN (payment callback, form fields)"
 
 
 class Delivery(models.Model):
-    """One POST from Kartra's outbound API, kept as received.
+    """One POST from Kartra's outbound API or IPN, kept as received.
 
     The raw body is saved before it is parsed, outside the processing transaction, so a
     crash in processing never loses it; processing can be replayed from it at any time.
     """
 
     received_at = models.DateTimeField(db_index=True)
+    kind = models.CharField(
+        max_length=8, choices=DeliveryKind.choices, default=DeliveryKind.WEBHOOK
+    )
     body = models.BinaryField(null=True, blank=True)
     body_sha256 = models.CharField(max_length=64, db_index=True)
     size = models.PositiveIntegerField()
@@ -45,6 +56,9 @@ class Delivery(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     processed_at = models.DateTimeField(null=True, blank=True)
     body_pruned_at = models.DateTimeField(null=True, blank=True)
+    # Set when personal data was taken out of the body (events.erasure): such a delivery is
+    # never applied again.
+    redacted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "deliveries"
@@ -212,3 +226,20 @@ class AuditDifference(models.Model):
 
     def __str__(self) -> str:
         return f"lead {self.lead_kartra_id}: {self.relation} {self.name}".rstrip()
+
+
+class Erasure(models.Model):
+    """One erasure of a lead (``kartra_erase``, the admin's "Erase lead"): who, when and how
+    many rows of each table, and nothing that says whom it erased."""
+
+    erased_at = models.DateTimeField(db_index=True)
+    actor = models.CharField("by", max_length=255)  # "admin:<username>" or "os:<user>"
+    lead_found = models.BooleanField("lead was in the mirror", default=False)
+    suppressed = models.BooleanField("added to the suppression list", default=True)
+    counts = models.JSONField("rows by table", default=dict, blank=True)
+
+    class Meta:
+        ordering = ("-erased_at", "-id")
+
+    def __str__(self) -> str:
+        return f"erasure at {self.erased_at:%Y-%m-%d %H:%M} by {self.actor}"

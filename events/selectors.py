@@ -3,7 +3,8 @@
 import re
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -52,11 +53,25 @@ def deliveries_matching(
     return query.order_by("received_at", "pk")
 
 
+def retention_days() -> dict[str, int]:
+    """Days the bodies of each kind of unsuccessful delivery are kept (0: forever)."""
+    return {
+        DeliveryStatus.FAILED: settings.KARTRA_PRUNE_FAILED_DAYS,
+        DeliveryStatus.REJECTED: settings.KARTRA_PRUNE_REJECTED_DAYS,
+        DeliveryStatus.UNKNOWN_ACTION: settings.KARTRA_PRUNE_UNKNOWN_DAYS,
+    }
+
+
 def deliveries_prunable(*, older_than: timedelta) -> QuerySet[Delivery]:
-    """Processed deliveries older than the age that still hold a body; failed, rejected and
-    unprocessed ones are never pruned, so they can still be replayed."""
-    return Delivery.objects.filter(
-        status__in=[DeliveryStatus.PROCESSED, DeliveryStatus.UNKNOWN_ACTION],
-        received_at__lt=timezone.now() - older_than,
-        body__isnull=False,
-    )
+    """Deliveries that still hold a body it is time to delete: processed (and suppressed,
+    already redacted) ones older than ``older_than``; failed, rejected and unknown-action
+    ones older than their ``KARTRA_PRUNE_*_DAYS`` and never sooner than processed ones, so
+    that they can be replayed after a fix meanwhile. Unprocessed ones are never pruned."""
+    now = timezone.now()
+    done = [DeliveryStatus.PROCESSED, DeliveryStatus.SUPPRESSED]
+    condition = Q(status__in=done, received_at__lt=now - older_than)
+    for status, days in retention_days().items():
+        if days > 0:
+            age = max(older_than, timedelta(days=days))
+            condition |= Q(status=status, received_at__lt=now - age)
+    return Delivery.objects.filter(condition, body__isnull=False)

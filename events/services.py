@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from kartra_mirror.counters import counters_add
 from leads.models import Asset, Lead, Product, Source
-from leads.normalize import PayloadError, WebhookEvent, parse_webhook
+from leads.normalize import IpnEvent, PayloadError, WebhookEvent, parse_ipn, parse_webhook
 from leads.services.catalog import catalog_resolve_many
 from leads.services.changes import ChangeSet, changes_apply
 from leads.services.lead import leads_lock, leads_save
@@ -31,7 +31,8 @@ from leads.services.observation import Observation
 from leads.services.upsert import insert_row, objects_update
 
 from .appliers import APPLIERS, ActivityTarget
-from .models import Activity, Delivery, DeliveryStatus
+from .erasure import deliveries_suppress
+from .models import Activity, Delivery, DeliveryKind, DeliveryStatus
 
 logger = logging.getLogger(__name__)
 
@@ -72,12 +73,15 @@ def delivery_store(
     error: str = "",
     action: str = "",
     lead_kartra_id: int | None = None,
+    kind: str = DeliveryKind.WEBHOOK,
 ) -> Delivery:
     """Save a delivery exactly as received, with one INSERT in its own transaction
     (autocommit), before anything applies it. ``action`` and ``lead_kartra_id`` are what
-    the request already read from the body, if anything; processing confirms them."""
+    the request already read from the body, if anything; processing confirms them.
+    ``kind`` says which callback posted it (webhook or IPN), hence how to read the body."""
     values = {
         "received_at": timezone.now(),
+        "kind": kind,
         "body": body if status != DeliveryStatus.TOO_LARGE else None,
         "body_sha256": hashlib.sha256(body).hexdigest(),
         "size": len(body),
@@ -206,26 +210,33 @@ def _process(batch: Sequence[Delivery]) -> None:
     """Parse ``batch`` (locked, in receive order) and apply it, inside the caller's
     transaction, with a number of statements that does not grow with the batch."""
     _mark_duplicates(batch)
-    events: dict[int, WebhookEvent] = {}
+    events: dict[int, WebhookEvent | IpnEvent] = {}
     for delivery in batch:
         delivery.attempts += 1
         if delivery.body is None:
             _outcome(delivery, DeliveryStatus.FAILED, "the raw body was pruned; cannot replay")
             continue
+        if delivery.redacted_at is not None:
+            continue  # its lead was erased (events.erasure): never applied again
         try:
-            event = parse_webhook(bytes(delivery.body))
+            event = PARSERS[delivery.kind](bytes(delivery.body))
         except PayloadError as exc:
             _outcome(delivery, DeliveryStatus.REJECTED, str(exc))
             continue
         delivery.action = storable(event.action, 64)
         delivery.lead_kartra_id = event.lead.kartra_id
         events[delivery.pk] = event
+    deliveries_suppress(batch, events)
     if events:
         _apply([d for d in batch if d.pk in events], events)
     now = timezone.now()
     for delivery in batch:
         delivery.processed_at = now
     objects_update(Delivery, batch, OUTCOME_FIELDS)
+
+
+#: How each kind of delivery's body is read.
+PARSERS = {DeliveryKind.WEBHOOK: parse_webhook, DeliveryKind.IPN: parse_ipn}
 
 
 def _outcome(delivery: Delivery, status: str, error: str) -> None:
@@ -275,7 +286,7 @@ def _mark_duplicates(batch: Sequence[Delivery]) -> None:
             originals[delivery.body_sha256].sort()
 
 
-def _apply(deliveries: list[Delivery], events: dict[int, WebhookEvent]) -> None:
+def _apply(deliveries: list[Delivery], events: dict[int, WebhookEvent | IpnEvent]) -> None:
     """Lock the deliveries' leads, let each delivery's applier say what it observed, write
     it all at once, and record each delivery's activity and outcome."""
     emails_by_id: dict[int, set[str]] = {}
@@ -287,7 +298,8 @@ def _apply(deliveries: list[Delivery], events: dict[int, WebhookEvent]) -> None:
     for delivery in deliveries:
         event = events[delivery.pk]
         observation = Observation(at=delivery.received_at, source=Source.WEBHOOK, ref=delivery.pk)
-        changes.profiles.append((event.lead, observation))
+        if not isinstance(event, IpnEvent):  # an IPN's buyer fields are not a profile
+            changes.profiles.append((event.lead, observation))
         applier = APPLIERS.get(event.action)
         targets[delivery.pk] = (
             applier(event, observation, changes)

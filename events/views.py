@@ -1,4 +1,4 @@
-"""The endpoint Kartra's outbound API posts to.
+"""The endpoints Kartra's outbound API (webhooks) and its IPN post to.
 
 Kartra signs nothing and sends no event id, so the URL carries a secret token and every
 POST is stored as received before anything else happens (see ``events.services``).
@@ -19,10 +19,10 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from leads.normalize import PayloadError, parse_webhook
+from leads.normalize import PayloadError, parse_ipn, parse_webhook
 
 from .drain import deliveries_drain_soon
-from .models import Delivery, DeliveryStatus
+from .models import Delivery, DeliveryKind, DeliveryStatus
 from .services import delivery_process, delivery_store, storable
 
 logger = logging.getLogger(__name__)
@@ -119,6 +119,8 @@ class KartraWebhookView(View):
     not a Kartra event is told so with a 400 and kept; parsing it needs no database."""
 
     http_method_names = ["post", "head", "options"]
+    kind = DeliveryKind.WEBHOOK
+    parse = staticmethod(parse_webhook)
 
     def dispatch(self, request: HttpRequest, token: str, *args, **kwargs) -> HttpResponse:
         if not token_accepted(token):
@@ -145,6 +147,7 @@ class KartraWebhookView(View):
             "content_type": storable(request.content_type or headers.get("Content-Type", "")),
             "headers": headers,
             "remote_addr": client_ip(request),
+            "kind": self.kind,
         }
         try:
             if len(body) > limit:
@@ -161,16 +164,16 @@ class KartraWebhookView(View):
             return JsonResponse({"error": delivery.error, "delivery": delivery.pk}, status=400)
         return JsonResponse({"delivery": delivery.pk, "status": self._process(delivery)})
 
-    @staticmethod
-    def _first_look(body: bytes) -> dict:
+    @classmethod
+    def _first_look(cls, body: bytes) -> dict:
         """What the stored row says before processing: a body that is not a Kartra event
         is stored ``rejected`` with the reason; an event, with its action and lead id."""
         try:
-            event = parse_webhook(body)
+            event = cls.parse(body)
         except PayloadError as exc:
             return {"status": DeliveryStatus.REJECTED, "error": str(exc)}
         except Exception as exc:  # noqa: BLE001 - a parser bug: stored; processing records it
-            logger.error("webhook body could not be read (%s); stored", type(exc).__name__)
+            logger.error("%s body could not be read (%s); stored", cls.kind, type(exc).__name__)
             return {}
         return {"action": event.action, "lead_kartra_id": event.lead.kartra_id}
 
@@ -184,3 +187,13 @@ class KartraWebhookView(View):
                 logger.warning("delivery %s stored; processing it now failed", delivery.pk)
         deliveries_drain_soon()
         return DeliveryStatus.RECEIVED
+
+
+class KartraIpnView(KartraWebhookView):
+    """Kartra's IPN, set per product (``kartra-facts.md``, "IPN"): form-encoded fields,
+    stored and answered as a webhook is, marked ``ipn`` so that processing reads it as one.
+    A body that is not an IPN (a webhook's JSON, a type it does not document) is kept and
+    told so with a 400; nothing of it is applied."""
+
+    kind = DeliveryKind.IPN
+    parse = staticmethod(parse_ipn)

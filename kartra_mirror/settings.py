@@ -188,6 +188,17 @@ KARTRA_CATALOG_SYNC_INTERVAL = env.int("KARTRA_CATALOG_SYNC_INTERVAL", default=3
 # Leads compared with Kartra (and repaired) once a day by the drift audit; 0 turns it off.
 KARTRA_AUDIT_DAILY_SAMPLE = env.int("KARTRA_AUDIT_DAILY_SAMPLE", default=50)
 
+# --- Erasure and retention ----------------------------------------------------------------
+# The key of the HMAC that turns an erased lead's email and Kartra id into the hashes of the
+# suppression list (leads.services.suppression). By default it is derived from SECRET_KEY, so
+# rotating the secret key without setting this forgets every suppression: set it for good.
+KARTRA_ERASURE_SALT = env.str("KARTRA_ERASURE_SALT", default="")
+# Days the raw bodies of failed, rejected and unknown-action deliveries are kept (never less
+# than the age kartra_prune is given for processed ones); 0 keeps them forever.
+KARTRA_PRUNE_FAILED_DAYS = env.int("KARTRA_PRUNE_FAILED_DAYS", default=180)
+KARTRA_PRUNE_REJECTED_DAYS = env.int("KARTRA_PRUNE_REJECTED_DAYS", default=180)
+KARTRA_PRUNE_UNKNOWN_DAYS = env.int("KARTRA_PRUNE_UNKNOWN_DAYS", default=365)
+
 # --- Health and metrics (/healthz, /metrics) -------------------------------------------
 # /healthz answers 503 when the oldest unprocessed delivery is older than this (seconds),
 KARTRA_HEALTH_MAX_DELIVERY_LAG = env.int("KARTRA_HEALTH_MAX_DELIVERY_LAG", default=300)

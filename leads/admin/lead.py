@@ -15,6 +15,7 @@ from leads.refresh import lead_request_refresh
 
 from .base import MirrorAdmin, changelist_url, short_datetime
 from .dates import JoinedFilter, LastActivityFilter
+from .erase import ERASE_PERMISSION, leads_erase_action
 from .export import lead_csv_response
 from .filters import (
     CalendarFilter,
@@ -87,7 +88,7 @@ class LeadAdmin(MirrorAdmin):
     search_help_text = (
         "An email (exact or prefix), a Kartra id, a phone number, or first and last names."
     )
-    actions = ("refresh_from_kartra", "export_csv")
+    actions = ("refresh_from_kartra", "export_csv", "erase_lead")
     hidden_fields = ("mirror_raw",)
     change_form_template = "admin/leads/lead/change_form.html"
     change_list_template = "admin/leads/lead/change_list.html"
@@ -194,6 +195,13 @@ class LeadAdmin(MirrorAdmin):
 
     def has_export_permission(self, request) -> bool:
         return self.has_view_permission(request)
+
+    def has_erase_permission(self, request) -> bool:
+        return request.user.has_perm(ERASE_PERMISSION)
+
+    @admin.action(description="Erase lead (GDPR)", permissions=["erase"])
+    def erase_lead(self, request, queryset):
+        return leads_erase_action(self, request, queryset)
 
     @admin.action(description="Refresh from Kartra", permissions=["refresh"])
     def refresh_from_kartra(self, request, queryset):

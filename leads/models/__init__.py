@@ -40,6 +40,7 @@ from .state import (
     SurveyAnswer,
     SurveyResult,
 )
+from .suppression import Suppression, SuppressionKind
 
 __all__ = [
     "CHOICE_FIELD_TYPES",
@@ -76,6 +77,8 @@ __all__ = [
     "SequenceSubscription",
     "Source",
     "Subscription",
+    "Suppression",
+    "SuppressionKind",
     "Survey",
     "SurveyAnswer",
     "SurveyOption",

@@ -103,6 +103,10 @@ class Transaction(Observed):
     rebill_circle = models.IntegerField("days to next payment", null=True, blank=True)
     payments_left = models.IntegerField(null=True, blank=True)
     payment_processor_type = models.CharField(max_length=64, blank=True)
+    # Sent by the IPN only (kartra-facts.md, "IPN").
+    quantity = models.IntegerField("units", null=True, blank=True)
+    trial_amount = money()
+    card_last_digits = models.CharField("card's last digits", max_length=16, blank=True)
     raw = models.JSONField(default=dict, blank=True)
 
     class Meta:

@@ -139,6 +139,8 @@ class Lead(models.Model):
 
     class Meta:
         ordering = ("-kartra_id",)
+        # Not granted by view or delete: erasing removes a person's every row (events.erasure).
+        permissions = [("erase_lead", "Can erase a lead and everything about it (GDPR)")]
         constraints = [
             # Kartra: "no two leads can share the same ID or the same Email".
             models.UniqueConstraint(

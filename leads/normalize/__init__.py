@@ -7,6 +7,7 @@ module cites the file behind every quirk it handles. Every failure is a
 
 from .catalog import parse_account_names, parse_custom_fields, parse_pages
 from .errors import PayloadError
+from .ipn import IPN_ACTIONS, IPN_TYPES, parse_ipn
 from .jsonlenient import loads_lenient
 from .records import (
     AnswerRecord,
@@ -14,6 +15,7 @@ from .records import (
     CatalogRef,
     CustomFieldRecord,
     CustomValueRecord,
+    IpnEvent,
     LeadSnapshot,
     ListState,
     MembershipRecord,
@@ -30,12 +32,15 @@ from .snapshot import parse_lead_details
 from .webhook import WEBHOOK_ACTIONS, parse_webhook
 
 __all__ = [
+    "IPN_ACTIONS",
+    "IPN_TYPES",
     "WEBHOOK_ACTIONS",
     "AnswerRecord",
     "CalendarRecord",
     "CatalogRef",
     "CustomFieldRecord",
     "CustomValueRecord",
+    "IpnEvent",
     "LeadSnapshot",
     "ListState",
     "MembershipRecord",
@@ -51,6 +56,7 @@ __all__ = [
     "loads_lenient",
     "parse_account_names",
     "parse_custom_fields",
+    "parse_ipn",
     "parse_lead_details",
     "parse_pages",
     "parse_webhook",

@@ -157,6 +157,22 @@ class WebhookEvent:
 
 
 @dataclass(frozen=True)
+class IpnEvent:
+    """One IPN post (``kartra-facts.md``, "IPN"): the transaction it reports.
+
+    ``action`` is ``ipn_<transaction type>``. ``lead`` names the buyer (Kartra id, and the
+    email that claims a pending import): it is never applied as the lead's profile, since
+    its fields describe the checkout and it carries too few of them.
+    """
+
+    action: str
+    lead: ProfileRecord
+    detail: TransactionRecord
+    raw_details: dict
+    known: bool = True
+
+
+@dataclass(frozen=True)
 class LeadSnapshot:
     """``get_lead``'s ``lead_details``: the profile and every relation Kartra lists."""
 

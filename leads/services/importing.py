@@ -23,6 +23,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from leads.models import Lead, MirrorStatus
+from leads.services.suppression import is_suppressed, suppressed_digests
 
 #: Header names (lower case, letters and digits only) that hold a lead's email or id.
 EMAIL_HEADERS = frozenset({"email", "emailaddress", "leademail", "mail", "emailid"})
@@ -51,6 +52,7 @@ class ImportReport:
     existing: int = 0
     invalid: int = 0
     duplicates: int = 0
+    suppressed: int = 0  # erased leads on the suppression list: not imported again
     refresh_requested: int = 0
     invalid_lines: list[tuple[int, str]] = field(default_factory=list)
     columns: str = ""
@@ -151,8 +153,18 @@ def leads_import(refs: Iterable[LeadRef], *, dry_run: bool = False) -> ImportRep
             if email:
                 seen_emails.add(email)
             fresh.append(ref)
-        if fresh:
-            _import_chunk(fresh, report, dry_run=dry_run)
+        found = suppressed_digests(
+            emails=[ref.email for ref in fresh],
+            kartra_ids=[ref.kartra_id for ref in fresh if ref.kartra_id is not None],
+        )
+        allowed = [
+            ref
+            for ref in fresh
+            if not is_suppressed(found, email=ref.email, kartra_id=ref.kartra_id)
+        ]
+        report.suppressed += len(fresh) - len(allowed)
+        if allowed:
+            _import_chunk(allowed, report, dry_run=dry_run)
     return report
 
 

@@ -46,6 +46,7 @@ from leads.normalize import PayloadError
 from .fetch import Answer, answers_in_batches
 from .observation import Observation
 from .snapshot import lead_mark_gone, snapshots_apply
+from .suppression import is_suppressed, snapshots_suppressed, suppressed_digests
 from .sync_runs import HEARTBEAT, run_ended, run_started, sync_runs_sweep, this_host
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ UNCHANGED = "unchanged"
 NOT_FOUND = "not_found"
 DELETED = "deleted"
 FAILED = "failed"
+SUPPRESSED = "suppressed"  # an erased lead's answer, not applied (counted as unchanged)
 
 #: ``get_lead`` calls in flight at once, at least; see :func:`fetch_workers`.
 FETCH_WORKERS = 4
@@ -142,6 +144,20 @@ def targets_of(leads: QuerySet[Lead] | Iterable[Lead | int | Target]) -> list[Ta
     return targets
 
 
+def targets_not_suppressed(targets: list[Target]) -> list[Target]:
+    """``targets`` less the leads on the suppression list (erased: README, "Erasure"),
+    which are not fetched from Kartra again."""
+    found = suppressed_digests(
+        emails=[target.email for target in targets],
+        kartra_ids=[target.kartra_id for target in targets if target.kartra_id is not None],
+    )
+    kept = [t for t in targets if not is_suppressed(found, email=t.email, kartra_id=t.kartra_id)]
+    if len(kept) < len(targets):
+        skipped = len(targets) - len(kept)
+        logger.info("%d erased leads on the suppression list not refreshed", skipped)
+    return kept
+
+
 # -- the run record ------------------------------------------------------------------------
 
 
@@ -166,6 +182,7 @@ class SyncRecorder:
             NOT_FOUND: "leads_not_found",
             DELETED: "leads_not_found",
             FAILED: "leads_failed",
+            SUPPRESSED: "leads_unchanged",
         }[outcome]
         setattr(self.run, field, getattr(self.run, field) + 1)
         self._outcomes[outcome] += 1
@@ -301,7 +318,7 @@ def leads_refresh(
     unavailable = 0
     answers = answers_in_batches(
         client,
-        targets_of(leads),
+        targets_not_suppressed(targets_of(leads)),
         workers=workers or fetch_workers(),
         batch=max(1, batch),
         wait=HEARTBEAT,
@@ -332,6 +349,9 @@ def answers_settle(answers: Sequence[Answer], run: SyncRecorder) -> list[str]:
     refresh settles the answers it fetched; an audit that repairs, those it compared.)"""
     outcomes: dict[int, str] = {}
     snapshots = [answer for answer in answers if answer.snapshot is not None]
+    erased = snapshots_suppressed([answer.snapshot for answer in snapshots])
+    outcomes.update((id(a), SUPPRESSED) for a, no in zip(snapshots, erased, strict=True) if no)
+    snapshots = [answer for answer, no in zip(snapshots, erased, strict=True) if not no]
     for answer, outcome in zip(snapshots, _snapshots_settle(snapshots, run), strict=True):
         outcomes[id(answer)] = outcome
     for answer in answers:

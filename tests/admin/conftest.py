@@ -19,6 +19,7 @@ from events.models import (
     Delivery,
     DeliveryStatus,
     DriftCause,
+    Erasure,
     SyncRun,
     SyncRunStatus,
 )
@@ -57,6 +58,7 @@ from leads.models import (
     Transaction,
     TransactionType,
 )
+from leads.services.suppression import suppression_add
 
 _ids = itertools.count(1000)
 
@@ -288,4 +290,13 @@ def every_model(db) -> LeadGraph:
     make_audit_run(graph.lead)
     make_delivery(lead=None, action="", status=DeliveryStatus.REJECTED, body=b"{not json,}")
     Segment.objects.create(name="Tagged", filters=f"tag={graph.tags[0].pk}", shared=True)
+    make_erasure()
     return graph
+
+
+def make_erasure() -> Erasure:
+    """An erasure's record and its two suppressions, as ``kartra_erase`` leaves them."""
+    suppression_add(emails=[f"erased{next_id()}@example.com"], kartra_ids=[next_id()])
+    return Erasure.objects.create(
+        erased_at=timezone.now(), actor="os:ops", lead_found=True, counts={"leads.Lead": 1}
+    )

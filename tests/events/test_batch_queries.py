@@ -16,9 +16,10 @@ from .payloads import body
 
 pytestmark = pytest.mark.django_db
 
-#: Measured at 61 on SQLite and PostgreSQL for a batch with one delivery of every action
-#: for leads seen for the first time (59 for leads seen before).
-CEILING = 61
+#: Measured at 62 on SQLite and PostgreSQL for a batch with one delivery of every action
+#: for leads seen for the first time (60 for leads seen before), one of them the lookup of
+#: the batch's leads on the suppression list.
+CEILING = 62
 
 
 def statements(captured) -> int:

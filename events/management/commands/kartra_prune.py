@@ -1,4 +1,4 @@
-"""Delete the raw bodies of old processed deliveries; the mirror's state stays."""
+"""Delete the raw bodies of old deliveries; the mirror's state stays."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -8,8 +8,10 @@ from events.selectors import deliveries_prunable, parse_age
 
 class Command(BaseCommand):
     help = (
-        "Delete the raw bodies of processed deliveries older than an age (e.g. 90d). "
-        "Failed, rejected and unprocessed deliveries are never touched."
+        "Delete the raw bodies of processed deliveries older than an age (e.g. 90d), and of "
+        "failed, rejected and unknown-action ones older than KARTRA_PRUNE_FAILED_DAYS, "
+        "KARTRA_PRUNE_REJECTED_DAYS and KARTRA_PRUNE_UNKNOWN_DAYS (never sooner than processed "
+        "ones). Unprocessed deliveries are never touched."
     )
 
     def add_arguments(self, parser):
@@ -26,4 +28,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Would prune the bodies of {prunable.count()} deliveries.")
             return
         pruned = prunable.update(body=None, body_pruned_at=timezone.now())
-        self.stdout.write(f"Pruned the bodies of {pruned} deliveries older than {older_than}.")
+        self.stdout.write(
+            f"Pruned the bodies of {pruned} deliveries: processed ones older than {older_than}, "
+            "failed, rejected and unknown-action ones past their KARTRA_PRUNE_*_DAYS."
+        )

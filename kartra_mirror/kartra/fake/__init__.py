@@ -1,11 +1,12 @@
 """A faithful fake of Kartra: the inbound API as a real loopback HTTP server
 (:class:`FakeKartra`) over an in-memory account (:class:`FakeAccount`) whose mutations return
-the outbound webhook bodies Kartra would send.
+the outbound webhook bodies Kartra would send, and queue its IPNs when asked to (``.ipn``).
 
 Run it standalone with ``python -m kartra_mirror.kartra.fake --port 8765 --leads 300``.
 """
 
 from .account import FakeAccount
+from .ipn import IPN_KEYS, ipn_body, ipn_fields, post_ipn
 from .model import (
     KARTRA_TZ,
     Calendar,
@@ -36,6 +37,7 @@ from .server import UNKNOWN_COMMAND_TYPE, FakeKartra, RecordedRequest, post_webh
 WEBHOOK_ACTIONS = tuple(PLAYABLE_ACTIONS)
 
 __all__ = [
+    "IPN_KEYS",
     "KARTRA_TZ",
     "PAGE_VISIT_LEAD_KEYS",
     "UNKNOWN_COMMAND_TYPE",
@@ -64,5 +66,8 @@ __all__ = [
     "SurveyQuestion",
     "SurveyResult",
     "Transaction",
+    "ipn_body",
+    "ipn_fields",
+    "post_ipn",
     "post_webhook",
 ]

@@ -1,8 +1,8 @@
 """Run the fake Kartra API standalone.
 
     python -m kartra_mirror.kartra.fake --port 8765 --leads 300
-    python -m kartra_mirror.kartra.fake --webhook-url http://127.0.0.1:8000/kartra/webhook/TOKEN \
-        --events 100 --interval 0.2
+    python -m kartra_mirror.kartra.fake --webhook-url http://127.0.0.1:8000/webhooks/kartra/TOKEN/ \
+        --ipn-url http://127.0.0.1:8000/webhooks/kartra/TOKEN/ipn/ --events 100 --interval 0.2
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import argparse
 import time
 from datetime import datetime
 
-from . import KARTRA_TZ, FakeAccount, FakeKartra, post_webhook
+from . import KARTRA_TZ, FakeAccount, FakeKartra, post_ipn, post_webhook
 
 
 def _anchor(text: str) -> datetime:
@@ -36,11 +36,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-password", default="fake-api-password")
     parser.add_argument("--rate-limit", type=int, default=20, help="calls per second per app")
     parser.add_argument("--webhook-url", help="POST played events to this URL")
+    parser.add_argument("--ipn-url", help="POST the played transactions' IPNs to this URL")
     parser.add_argument("--events", type=int, default=0, help="how many events to play")
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between events")
     args = parser.parse_args(argv)
 
     account = FakeAccount.generate(args.leads, seed=args.seed, anchor=args.anchor)
+    if args.ipn_url:
+        account.ipn_outbox = []
     fake = FakeKartra(
         account,
         app_id=args.app_id,
@@ -62,10 +65,13 @@ def main(argv: list[str] | None = None) -> None:
             flush=True,
         )
         try:
-            if args.webhook_url and args.events:
+            if (args.webhook_url or args.ipn_url) and args.events:
                 for mutation, body in account.play(args.events, seed=args.seed):
-                    response = post_webhook(args.webhook_url, body)
-                    print(f"  {mutation.action} lead {mutation.lead_id} -> {response.status_code}")
+                    if args.webhook_url:
+                        status = post_webhook(args.webhook_url, body).status_code
+                        print(f"  {mutation.action} lead {mutation.lead_id} -> {status}")
+                    for ipn in account.take_ipns():
+                        print(f"  IPN -> {post_ipn(args.ipn_url, ipn).status_code}")
                     time.sleep(args.interval)
             while True:
                 time.sleep(3600)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .ipn import IpnMixin
 from .model import (
     Calendar,
     CustomField,
@@ -25,7 +26,7 @@ from .mutations import Mutation, MutationsMixin
 
 
 @dataclass
-class FakeAccount(MutationsMixin):
+class FakeAccount(MutationsMixin, IpnMixin):
     """The whole account: catalogue by id, leads by id, a fake clock and an id counter.
 
     Mutation methods (``assign_tag``, ``buy_product``, ...) change the state and return the
@@ -57,6 +58,8 @@ class FakeAccount(MutationsMixin):
     now: datetime | None = None
     seed: int = 0
     next_ids: dict[str, int] = field(default_factory=dict)
+    #: IPN bodies waiting to be sent (see ``.ipn``); None: the account sends no IPN.
+    ipn_outbox: list[str] | None = None
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
     rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
 

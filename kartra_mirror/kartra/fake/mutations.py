@@ -260,6 +260,7 @@ class MutationsMixin:
 
     def _transaction_body(self: FakeAccount, lead: Lead, txn: Transaction, action: str) -> dict:
         lead.transactions.append(txn)
+        self.queue_ipn(lead, txn)
         style, amounts = self._styles()
         details = {"transaction_details": transaction_details(self, lead, txn, style, amounts)}
         return self._body(lead, action, details, style)

@@ -3,9 +3,10 @@
 Each step picks an action by weight, a live lead for which it makes sense (no unassign without
 a tag, no refund without a sale, ...), applies the mutation and yields it with its body. Now and
 then a new lead opts in, or a profile/custom field changes silently, which the next delivery's
-lead block shows. The account's clock moves forward between events, spreading them over the
-time left before the anchor (the last week, after :meth:`FakeAccount.generate`); it never
-passes the anchor.
+lead block shows. An account that sends IPNs also collects (or fails to collect) the next
+payment of a subscription now and then: no webhook tells of it, only its IPN. The account's
+clock moves forward between events, spreading them over the time left before the anchor (the
+last week, after :meth:`FakeAccount.generate`); it never passes the anchor.
 """
 
 from __future__ import annotations
@@ -173,6 +174,14 @@ def _silent_change(account: FakeAccount, lead: Lead, rng: random.Random) -> None
     account.set_custom_field(lead.id, cf.identifier, value)
 
 
+def _payment_due(account: FakeAccount, lead: Lead, rng: random.Random) -> None:
+    """The next payment of one of the lead's active subscriptions: mostly collected, now and
+    then refused by the card."""
+    active = [s.id for s in lead.subscriptions if s.status == "active" and s.payments_left]
+    if active:
+        account.rebill(lead.id, rng.choice(active), failed=rng.random() < 0.2)
+
+
 def _tick(account: FakeAccount, rng: random.Random, events_left: int) -> None:
     """Move the clock by a random share of the time left before the anchor: on average the
     ``events_left`` events spread evenly over it."""
@@ -198,6 +207,8 @@ def play(account: FakeAccount, n_events: int, seed: int = 0) -> Iterator[tuple[M
                 lead = rng.choice(live)
                 if rng.random() < 0.05:
                     _silent_change(account, lead, rng)
+                if account.ipn_outbox is not None and rng.random() < 0.15:
+                    _payment_due(account, lead, rng)
                 for _attempt in range(50):
                     action = rng.choices(names, weights)[0]
                     params = ACTIONS[action][1](account, lead, rng)

@@ -29,6 +29,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{verb} {report.created} pending leads; {report.existing} already in the mirror; "
             f"{report.invalid} invalid lines; {report.duplicates} repeated in the file; "
+            f"{report.suppressed} erased (on the suppression list); "
             f"refresh requested for {report.refresh_requested}."
         )
         for line, text in report.invalid_lines:
