@@ -25,6 +25,7 @@ from .models import (
     AuditDifference,
     AuditRun,
     Delivery,
+    DeliveryKind,
     DriftCause,
     Erasure,
     SyncRun,
@@ -57,7 +58,15 @@ def reprocess_deliveries(delivery_ids: list[int]) -> Counter:
 
 @admin.register(Delivery)
 class DeliveryAdmin(LeadSearchMixin, MirrorAdmin):
-    list_display = ("received", "kind", "action", "lead_link", "status", "short_error", "attempts")
+    list_display = (
+        "received",
+        "sent_by",
+        "action",
+        "lead_link",
+        "status",
+        "short_error",
+        "attempts",
+    )
     list_display_links = ("received",)
     list_select_related = ("lead",)
     list_filter = ("status", "kind", ActionFilter, ("received_at", admin.DateFieldListFilter))
@@ -84,6 +93,10 @@ class DeliveryAdmin(LeadSearchMixin, MirrorAdmin):
             # A delivery whose processing failed knows the lead's Kartra id only.
             condition |= Q(lead_kartra_id=int(term))
         return queryset.filter(condition), False
+
+    @admin.display(description="kind", ordering="kind")
+    def sent_by(self, obj: Delivery) -> str:
+        return "IPN" if obj.kind == DeliveryKind.IPN else "webhook"  # the filter says more
 
     @admin.display(description="received", ordering="received_at")
     def received(self, obj: Delivery) -> str:
