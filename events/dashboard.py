@@ -20,11 +20,11 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Q, Sum
-from django.db.models.functions import Abs, Coalesce, TruncDate
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from leads.models import Lead, Transaction
-from leads.revenue import REFUND_TYPES, SALE_TYPES, ZERO, transaction_amount
+from leads.revenue import money_sums
 from leads.services.due import ACTIVE_STALE, NEVER, REQUESTED, STALE, due_backlog
 
 from .charts import ALERT, PALETTE, Chart, Series, bar_chart
@@ -138,7 +138,6 @@ def new_leads_chart(window: Window) -> Chart:
 
 
 def revenue_chart(window: Window) -> Chart:
-    amount = transaction_amount()
     rows = daily_rows(
         "revenue",
         window,
@@ -146,12 +145,7 @@ def revenue_chart(window: Window) -> Chart:
             Transaction.objects.filter(transaction_date__gte=since)
             .annotate(day=TruncDate("transaction_date"))
             .values("day")
-            .annotate(
-                sales=Coalesce(Sum(amount, filter=Q(transaction_type__in=SALE_TYPES)), ZERO),
-                refunds=Coalesce(
-                    Sum(Abs(amount), filter=Q(transaction_type__in=REFUND_TYPES)), ZERO
-                ),
-            )
+            .annotate(**money_sums())
             .order_by()
         ),
     )

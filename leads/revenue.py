@@ -26,16 +26,22 @@ def transaction_amount():
     return Coalesce("amount", "full_amount", ZERO)
 
 
-def money_totals(transactions: QuerySet) -> dict[str, Decimal]:
-    """Sales (sales and rebills), refunds (refunds, partial refunds, chargebacks) and net.
+def money_sums() -> dict[str, Coalesce]:
+    """The aggregates ``sales`` (sales and rebills) and ``refunds`` (refunds, partial
+    refunds, chargebacks), for ``aggregate()`` or a grouped ``annotate()``.
 
     Refund amounts are taken by absolute value: the docs do not say which sign Kartra
     sends, and a refund must lower the net either way.
     """
     amount = transaction_amount()
-    totals = transactions.aggregate(
-        sales=Coalesce(Sum(amount, filter=Q(transaction_type__in=SALE_TYPES)), ZERO),
-        refunds=Coalesce(Sum(Abs(amount), filter=Q(transaction_type__in=REFUND_TYPES)), ZERO),
-    )
+    return {
+        "sales": Coalesce(Sum(amount, filter=Q(transaction_type__in=SALE_TYPES)), ZERO),
+        "refunds": Coalesce(Sum(Abs(amount), filter=Q(transaction_type__in=REFUND_TYPES)), ZERO),
+    }
+
+
+def money_totals(transactions: QuerySet) -> dict[str, Decimal]:
+    """Sales, refunds (``money_sums``) and net."""
+    totals = transactions.aggregate(**money_sums())
     totals["net"] = totals["sales"] - totals["refunds"]
     return totals
