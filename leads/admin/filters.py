@@ -28,17 +28,12 @@ from leads.models import (
     SurveyResult,
     Tag,
     Transaction,
-    TransactionType,
 )
+from leads.revenue import SALE_TYPES
 from leads.selectors import leads_with_custom_value
 
-# What "holds" means for each catalogue, shared by the lead filters and the catalogue counts.
-SALE_TYPES = (TransactionType.SALE, TransactionType.REBILL)
-REFUND_TYPES = (
-    TransactionType.REFUND,
-    TransactionType.PARTIAL_REFUND,
-    TransactionType.CHARGEBACK,
-)
+# What "holds" means for each catalogue, shared by the lead filters and the catalogue counts
+# (a product: bought it, ``leads.revenue.SALE_TYPES``).
 HELD_CALENDAR_STATUSES = (CalendarStatus.ACTIVE, CalendarStatus.PENDING, CalendarStatus.COMPLETED)
 
 # Kartra's documented lead sources (000_7661fa0f659e6da9.txt, "source").
