@@ -50,12 +50,12 @@ def api_bench():
 ADMIN_SEED_SQL = [
     # A month of deliveries, about 1% failed, each pointing at a lead.
     f"""INSERT INTO events_delivery (received_at, body, body_sha256, size, content_type,
-            headers, status, action, lead_kartra_id, lead_id, error, traceback, attempts,
+            headers, kind, status, action, lead_kartra_id, lead_id, error, traceback, attempts,
             processed_at)
         SELECT now() - make_interval(secs => floor(random() * {DAYS} * 86400)::int),
             convert_to('{{"lead": {{"id": "' || l.kartra_id || '"}}, "action": "' || a.action
                        || '"}}', 'UTF8'),
-            md5(g::text) || md5((g + 1)::text), 60, 'application/json', '{{}}'::jsonb,
+            md5(g::text) || md5((g + 1)::text), 60, 'application/json', '{{}}'::jsonb, 'webhook',
             CASE WHEN g % 97 = 0 THEN 'failed' ELSE 'processed' END, a.action, l.kartra_id,
             l.id, CASE WHEN g % 97 = 0 THEN 'KeyError: lead' ELSE '' END, '', 1, now()
         FROM generate_series(1, {DELIVERIES_PER_DAY * DAYS}) g

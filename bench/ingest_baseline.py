@@ -26,8 +26,8 @@ ROOT_URLCONF = __name__
 TABLE = "bench_ingest_delivery"
 INSERT = f"""
     INSERT INTO {TABLE} (received_at, body, body_sha256, size, content_type, headers,
-                         remote_addr, status, action, error, traceback, attempts)
-    VALUES (now(), %s, %s, %s, %s, '{{}}', %s, 'received', '', '', '', 0)
+                         remote_addr, kind, status, action, error, traceback, attempts)
+    VALUES (now(), %s, %s, %s, %s, '{{}}', %s, 'webhook', 'received', '', '', '', 0)
     RETURNING id"""
 
 
