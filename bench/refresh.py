@@ -283,7 +283,8 @@ class StubClient:
 
 def apply_once(details: dict[int, dict], *, batch: int) -> tuple[float, object]:
     """Refresh every lead once through ``leads_refresh``; leads per second, and the run."""
-    from leads.services.sync import Target, fetch_workers, leads_refresh, sync_run_start
+    from leads.services.sync import Target, fetch_workers, leads_refresh
+    from leads.services.sync_runs import sync_run_start
 
     client = StubClient(details)
     recorder = sync_run_start(kind="bench", client=client)

@@ -29,14 +29,10 @@ from events.drain import deliveries_drain
 from events.models import SyncRun, SyncRunStatus
 from kartra_mirror.kartra.fake import FakeAccount, FakeKartra, post_webhook
 from leads.models import Lead
+from leads.services.catalog_sync import catalog_sync_into
 from leads.services.importing import LeadRef, leads_import
-from leads.services.sync import (
-    SyncAborted,
-    catalog_sync_into,
-    leads_refresh,
-    sync_client,
-    sync_run_start,
-)
+from leads.services.sync import leads_refresh, sync_client
+from leads.services.sync_runs import sync_run
 
 logger = logging.getLogger(__name__)
 
@@ -142,6 +138,41 @@ def demo_seed(
     url = f"{webhook_base.rstrip('/')}/webhooks/kartra/{demo.webhook_token}/"
     say(f"Demo: playing {events} webhook deliveries through {url.rsplit('/', 2)[0]}/…")
     started = timezone.now()
+    _deliveries_play(account, url, events=events, seed=seed, say=say)
+    ids = sorted(account.leads)
+    report = leads_import(LeadRef(n, lead_id, "", str(lead_id)) for n, lead_id in enumerate(ids))
+    say(
+        f"Demo: imported {len(ids)} lead ids ({report.created} new, {report.existing} already "
+        "known from webhooks); fetching every lead with get_lead…"
+    )
+    with (
+        sync_client() as client,
+        sync_run(kind="all", client=client, arguments={"demo": True}) as rec,
+    ):
+        catalog_sync_into(rec)
+        leads_refresh(client, Lead.objects.all(), rec)
+    if rec.stopped is not None:
+        raise rec.stopped  # the run is recorded failed; the demo is not in place
+    run = rec.run
+    SyncRun.objects.create(
+        kind=DEMO_KIND,
+        arguments=arguments,
+        started_at=started,
+        finished_at=timezone.now(),
+        status=SyncRunStatus.SUCCEEDED,
+    )
+    demo.seeded_now = True
+    say(
+        f"Demo: {run.leads_refreshed + run.leads_unchanged} leads mirrored, "
+        f"{run.leads_not_found} deleted or not found, {run.leads_failed} failed."
+    )
+
+
+def _deliveries_play(
+    account: FakeAccount, url: str, *, events: int, seed: int, say: Callable[[str], None]
+) -> None:
+    """Post the account's ``events`` webhook deliveries to ``url`` and process them all;
+    say which the endpoint did not accept."""
     failures: Counter[int] = Counter()
     server_log = logging.getLogger("django.server")
     level = server_log.level
@@ -163,35 +194,3 @@ def demo_seed(
         codes = ", ".join(f"HTTP {code} x{n}" for code, n in sorted(failures.items()))
         hint = " (plain HTTP with DEBUG off: set DJANGO_SECURE_SSL_REDIRECT=0)"
         say(f"Demo: deliveries not accepted: {codes}{hint if 301 in failures else ''}.")
-    ids = sorted(account.leads)
-    report = leads_import(LeadRef(n, lead_id, "", str(lead_id)) for n, lead_id in enumerate(ids))
-    say(
-        f"Demo: imported {len(ids)} lead ids ({report.created} new, {report.existing} already "
-        "known from webhooks); fetching every lead with get_lead…"
-    )
-    client = sync_client()
-    recorder = sync_run_start(kind="all", client=client, arguments={"demo": True})
-    try:
-        catalog_sync_into(recorder)
-        leads_refresh(client, Lead.objects.all(), recorder)
-        run = recorder.finish()
-    except SyncAborted:
-        recorder.finish(aborted=True)
-        raise
-    except BaseException as exc:
-        recorder.crashed(exc)
-        raise
-    finally:
-        client.close()
-    SyncRun.objects.create(
-        kind=DEMO_KIND,
-        arguments=arguments,
-        started_at=started,
-        finished_at=timezone.now(),
-        status=SyncRunStatus.SUCCEEDED,
-    )
-    demo.seeded_now = True
-    say(
-        f"Demo: {run.leads_refreshed + run.leads_unchanged} leads mirrored, "
-        f"{run.leads_not_found} deleted or not found, {run.leads_failed} failed."
-    )

@@ -20,8 +20,9 @@ from django.db import close_old_connections, connection
 from events.models import SyncRunStatus
 from kartra_mirror.kartra import KartraClient
 from leads.services.audit import audit_daily
+from leads.services.catalog_sync import catalog_sync_run
 from leads.services.due import refresh_budget
-from leads.services.sync import catalog_sync_run, due_refresh_run, sync_client
+from leads.services.sync import due_refresh_run, sync_client
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,9 @@ from celery import shared_task
 from events.models import SyncRun, SyncRunStatus
 from leads.refresh_loop import refresh_interval
 from leads.services.audit import audit_daily
+from leads.services.catalog_sync import catalog_sync_run
 from leads.services.due import refresh_budget
-from leads.services.sync import catalog_sync_run, due_refresh_run, sync_client
+from leads.services.sync import due_refresh_run, sync_client
 from leads.services.sync_runs import sync_runs_sweep
 
 

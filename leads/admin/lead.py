@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from events.models import Activity, AuditDifference, Delivery
 from leads.models import Lead, Transaction
-from leads.refresh import lead_request_refresh
+from leads.services.lead import lead_request_refresh
 
 from .base import MirrorAdmin, changelist_url, short_datetime
 from .dates import JoinedFilter, LastActivityFilter

@@ -44,20 +44,17 @@ from .audit_compare import Difference, gone_compare, lead_compare
 from .audit_mirror import MirrorLead, mirror_leads
 from .fetch import Answer, answers_in_batches
 from .importing import LeadRef, lead_refs_read
-from .sync import (
-    APPLY_BATCH,
+from .settle import answers_settle
+from .sync import APPLY_BATCH, MAX_CONSECUTIVE_UNAVAILABLE, Target, fetch_workers, targets_of
+from .sync_runs import (
+    DEAD_AFTER,
     FAILED,
-    MAX_CONSECUTIVE_UNAVAILABLE,
+    HEARTBEAT,
     MAX_ERRORS,
     SyncAborted,
     SyncRecorder,
-    Target,
-    answers_settle,
-    fetch_workers,
     sync_run_start,
-    targets_of,
 )
-from .sync_runs import DEAD_AFTER, HEARTBEAT
 
 logger = logging.getLogger(__name__)
 

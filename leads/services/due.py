@@ -116,7 +116,7 @@ class _Utc(Func):
 
 def leads_refresh_requested(*, now: datetime | None = None) -> QuerySet[Lead]:
     """Leads with a refresh request that is due, oldest request first. (A lead whose
-    refresh failed has its request moved into the future, see ``sync.RETRY_AFTER``.)"""
+    refresh failed has its request moved into the future, see ``settle.RETRY_AFTER``.)"""
     return Lead.objects.filter(mirror_refresh_requested_at__lte=now or timezone.now()).order_by(
         "mirror_refresh_requested_at", "pk"
     )

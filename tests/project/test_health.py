@@ -215,7 +215,7 @@ def test_counters_from_every_process_meet_in_redis(client, settings):
 
 def test_metrics_count_sync_runs_api_calls_and_refresh_outcomes(client):
     from kartra_mirror.kartra.client import ClientStats
-    from leads.services.sync import FAILED, REFRESHED, sync_run_start
+    from leads.services.sync_runs import FAILED, REFRESHED, sync_run_start
 
     class Client:
         stats = ClientStats(calls=5)  # calls before the run are not the run's

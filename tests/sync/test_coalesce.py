@@ -96,7 +96,7 @@ def test_requested_leads_come_first_then_never_refreshed_then_active_then_the_st
 
 
 def test_the_admin_refresh_request_queues_leads_once(fake, kartra):
-    from leads.refresh import lead_request_refresh
+    from leads.services.lead import lead_request_refresh
 
     ids = [lead.id for lead in fake.account.leads.values() if not lead.deleted][:2]
     leads = [Lead.objects.create(kartra_id=i) for i in ids]

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from events.models import SyncRun
 from leads.models import Lead, LeadTag, ListSubscription
-from leads.services.sync import FAILED, Target, leads_refresh, sync_client, sync_run_start
+from leads.services.sync import Target, leads_refresh, sync_client
+from leads.services.sync_runs import FAILED, sync_run_start
 
 from .conftest import FAST
 from .mirror_check import mismatches

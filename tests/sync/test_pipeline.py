@@ -11,16 +11,14 @@ import pytest
 from kartra_mirror.kartra import CredentialsRefused, KartraUnavailable, LeadNotFound
 from kartra_mirror.kartra.client import ClientStats
 from leads.models import Lead, MirrorStatus
-from leads.services import sync
-from leads.services.sync import (
+from leads.services import settle
+from leads.services.sync import MAX_CONSECUTIVE_UNAVAILABLE, Target, leads_refresh
+from leads.services.sync_runs import (
     FAILED,
-    MAX_CONSECUTIVE_UNAVAILABLE,
     NOT_FOUND,
     REFRESHED,
     UNCHANGED,
     SyncAborted,
-    Target,
-    leads_refresh,
     sync_run_start,
 )
 
@@ -53,11 +51,11 @@ class Batches:
     """Wraps ``snapshots_apply``: the size and the time span of every batch."""
 
     def __init__(self, monkeypatch, *, pause: float = 0.0, fail_with: int | None = None):
-        self.real, self.pause, self.fail_with = sync.snapshots_apply, pause, fail_with
+        self.real, self.pause, self.fail_with = settle.snapshots_apply, pause, fail_with
         self.sizes: list[int] = []
         self.failed: list[int] = []  # the sizes of the batches that failed
         self.spans: list[tuple[float, float]] = []
-        monkeypatch.setattr(sync, "snapshots_apply", self)
+        monkeypatch.setattr(settle, "snapshots_apply", self)
 
     def __call__(self, snapshots):
         started = time.monotonic()

@@ -121,14 +121,14 @@ def test_a_rename_is_followed_and_the_rows_merge(kartra, fake, deliver):
 
 
 def test_a_failed_refresh_logs_no_email(kartra, fake, monkeypatch, caplog):
-    from leads.services import sync
+    from leads.services import settle
 
     lead = live_leads(fake.account, 1)[0]
 
     def broken(*args, **kwargs):
         raise ValueError(f"cannot store {lead.email}")
 
-    monkeypatch.setattr(sync, "snapshots_apply", broken)
+    monkeypatch.setattr(settle, "snapshots_apply", broken)
     run = sync_leads([Target(email=lead.email)], client=kartra)
 
     assert run.leads_failed == 1

@@ -16,9 +16,17 @@ from django.utils import timezone
 
 from events.models import SyncRun, SyncRunStatus
 from leads.models import Lead
-from leads.services import sync
-from leads.services.sync import SyncRecorder, due_refresh_run, sync_run_start
-from leads.services.sync_runs import DEAD_AFTER, sync_runs_sweep, this_host
+from leads.services import settle
+from leads.services.sync import due_refresh_run
+from leads.services.sync_runs import (
+    DEAD_AFTER,
+    SyncAborted,
+    SyncRecorder,
+    sync_run,
+    sync_run_start,
+    sync_runs_sweep,
+    this_host,
+)
 from leads.tasks import refresh_due_task, sweep_sync_runs_task
 
 from .conftest import CREDENTIALS
@@ -53,6 +61,25 @@ def test_a_run_records_its_process_and_heartbeat(kartra):
     assert run.heartbeat_at is not None
     assert sync_runs_sweep() == []  # alive: this process runs it
     assert recorder.finish().status == SyncRunStatus.SUCCEEDED
+
+
+def test_a_sync_run_block_ends_its_run_however_the_block_ends(kartra):
+    with sync_run(kind="leads", client=kartra) as done:
+        done.error("lead 1", "HTTP 500")
+    assert done.run.status == SyncRunStatus.PARTIAL and done.stopped is None
+
+    with sync_run(kind="leads", client=kartra) as stopped:
+        raise SyncAborted("Kartra refused the credentials: no")
+    run = SyncRun.objects.get(pk=stopped.run.pk)
+    assert run.status == SyncRunStatus.FAILED and run.finished_at is not None
+    assert reason(run) == "Kartra refused the credentials: no"
+    assert str(stopped.stopped) == "Kartra refused the credentials: no"
+
+    with pytest.raises(KeyboardInterrupt), sync_run(kind="leads", client=kartra) as crashed:
+        raise KeyboardInterrupt
+    run = SyncRun.objects.get(pk=crashed.run.pk)
+    assert run.status == SyncRunStatus.ABORTED and reason(run) == "aborted: KeyboardInterrupt: "
+    assert sync_runs_sweep() == []  # every run ended: none left for the sweep
 
 
 def test_a_run_whose_process_is_gone_is_aborted_with_the_reason():
@@ -90,8 +117,8 @@ def test_a_crash_of_the_database_during_a_refresh_aborts_the_run(fake, kartra, m
     def database_gone(*args, **kwargs):
         raise OperationalError("server closed the connection unexpectedly")
 
-    monkeypatch.setattr(sync, "snapshots_apply", database_gone)
-    monkeypatch.setattr(sync, "_defer", database_gone)  # nothing reaches the database
+    monkeypatch.setattr(settle, "snapshots_apply", database_gone)
+    monkeypatch.setattr(settle, "_defer", database_gone)  # nothing reaches the database
     with pytest.raises(OperationalError):
         due_refresh_run(kartra, limit=10)
 
@@ -110,8 +137,8 @@ def test_a_run_whose_abort_could_not_be_recorded_is_aborted_by_the_next_run(
         raise OperationalError("the database system is shutting down")
 
     with monkeypatch.context() as patched:
-        patched.setattr(sync, "snapshots_apply", database_gone)
-        patched.setattr(sync, "_defer", database_gone)
+        patched.setattr(settle, "snapshots_apply", database_gone)
+        patched.setattr(settle, "_defer", database_gone)
         patched.setattr(SyncRecorder, "save", database_gone)
         with pytest.raises(OperationalError):
             due_refresh_run(kartra, limit=10)

@@ -8,18 +8,16 @@ from django.db.models.functions import Lower
 
 from events.selectors import parse_age
 from leads.models import Lead
+from leads.services.catalog_sync import catalog_sync_into
 from leads.services.due import leads_due, leads_stale
 from leads.services.sync import (
-    FAILED,
-    SyncAborted,
     Target,
-    catalog_sync_into,
     credentials_configured,
     leads_refresh,
     sync_client,
-    sync_run_start,
     targets_of,
 )
+from leads.services.sync_runs import FAILED, sync_run
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -79,33 +77,23 @@ class Command(BaseCommand):
                 "KARTRA_API_PASSWORD (kartra_serve runs a demo against a fake Kartra without them)"
             )
         client = sync_client()
-        run_kind = kind or "catalog"
-        recorder = sync_run_start(kind=run_kind, client=client, arguments=self._arguments(options))
         started = time.monotonic()
-        aborted = None
-        try:
+        arguments = self._arguments(options)
+        with client, sync_run(kind=kind or "catalog", client=client, arguments=arguments) as rec:
             if catalog:
-                counts = catalog_sync_into(recorder)
+                counts = catalog_sync_into(rec)
                 self.stdout.write(
                     "Catalogues: " + ", ".join(f"{n} {name}" for name, n in counts.items())
                 )
             if targets:
                 with self._progress(len(targets)) as on_result:
                     leads_refresh(
-                        client, targets, recorder, workers=options["workers"], on_result=on_result
+                        client, targets, rec, workers=options["workers"], on_result=on_result
                     )
-        except SyncAborted as exc:
-            aborted = str(exc)
-            recorder.error("run", aborted)
-        except BaseException as exc:  # the database failed, Ctrl-C, ...: recorded, re-raised
-            recorder.crashed(exc)
-            raise
-        finally:
-            client.close()
-        run = recorder.finish(aborted=aborted is not None)
+        run = rec.run
         self._summary(run, time.monotonic() - started)
-        if aborted:
-            raise CommandError(f"sync run {run.pk} stopped: {aborted}")
+        if rec.stopped is not None:
+            raise CommandError(f"sync run {run.pk} stopped: {rec.stopped}")
         if run.leads_failed:
             raise CommandError(f"sync run {run.pk}: {run.leads_failed} leads failed")
 
