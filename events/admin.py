@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from leads.admin.base import MirrorAdmin, admin_link, changelist_url, short_datetime
+from leads.admin.base import MirrorAdmin, admin_link, changelist_url, pre, short_datetime
 from leads.admin.filters import ActionFilter
 from leads.admin.search import LeadSearchMixin
 
@@ -30,10 +30,6 @@ from .models import (
     Erasure,
     SyncRun,
 )
-
-
-def pre(text: str) -> str:
-    return format_html('<pre class="kartra-json">{}</pre>', text)
 
 
 def body_text(body: bytes | memoryview | None) -> str:

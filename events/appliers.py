@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from leads.models import AssetKind, CalendarStatus, SequenceStatus
+from leads.models import AssetKind, CalendarStatus, SequenceStatus, SignupKind
 from leads.normalize import IPN_ACTIONS, WebhookEvent
 from leads.services.changes import (
     KEEP,
@@ -21,6 +21,7 @@ from leads.services.changes import (
     SequenceChange,
     Written,
 )
+from leads.services.commerce import ProductSignupRecord
 from leads.services.observation import Observation
 
 
@@ -103,11 +104,18 @@ def _membership(active: bool) -> Applier:
     return apply
 
 
-def _product_signup(event: WebhookEvent, observation: Observation, changes: ChangeSet):
-    ref = event.detail
-    if ref is None or (ref.kartra_id is None and not ref.name):
-        return ActivityTarget()
-    return ActivityTarget(product=(_key(ref), ref.official_name))
+def _product_signup(kind: str) -> Applier:
+    """An affiliate or JV sign-up: lead state (which product, since when) and activity."""
+
+    def apply(event: WebhookEvent, observation: Observation, changes: ChangeSet):
+        ref = event.detail
+        if ref is None or (ref.kartra_id is None and not ref.name):
+            return ActivityTarget()
+        record = ProductSignupRecord(kind, ref)
+        changes.signups.append(RecordChange(event.lead.kartra_id, record, observation))
+        return ActivityTarget(product=(_key(ref), ref.official_name))
+
+    return apply
 
 
 def _calendar(status: str) -> Applier:
@@ -170,8 +178,8 @@ APPLIERS: dict[str, Applier] = {
     "reaches_score": _score,
     "membership_granted": _membership(active=True),
     "membership_revoked": _membership(active=False),
-    "affiliate_signup": _product_signup,
-    "jv_signup": _product_signup,
+    "affiliate_signup": _product_signup(SignupKind.AFFILIATE),
+    "jv_signup": _product_signup(SignupKind.JV),
     "kartra_page_visit": _asset(AssetKind.PAGE),
     "calendar_subscribe": _calendar(CalendarStatus.ACTIVE),
     "calendar_complete": _calendar(CalendarStatus.COMPLETED),

@@ -23,8 +23,9 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from leads.models import Lead, Transaction
+from leads.models import Lead, Transaction, TransactionType
 from leads.revenue import money_sums
+from leads.selectors import subscription_totals
 from leads.services.due import ACTIVE_STALE, NEVER, REQUESTED, STALE, due_backlog
 
 from .charts import ALERT, PALETTE, Chart, Series, bar_chart
@@ -165,6 +166,46 @@ def revenue_chart(window: Window) -> Chart:
     )
 
 
+def churn_chart(window: Window) -> Chart:
+    """Failed payments (IPN ``failed``) and cancellations per day, by the transactions'
+    dates: what is slipping away."""
+    kinds = (TransactionType.FAILED, TransactionType.CANCELLATION)
+    rows = daily_rows(
+        "churn",
+        window,
+        lambda since: (
+            Transaction.objects.filter(transaction_date__gte=since, transaction_type__in=kinds)
+            .annotate(day=TruncDate("transaction_date"))
+            .values("day")
+            .annotate(
+                failed=Count("pk", filter=Q(transaction_type=TransactionType.FAILED)),
+                cancelled=Count("pk", filter=Q(transaction_type=TransactionType.CANCELLATION)),
+            )
+            .order_by()
+        ),
+    )
+    failed: dict[date, int] = defaultdict(int)
+    cancelled: dict[date, int] = defaultdict(int)
+    for row in rows:
+        failed[_day(row["day"])] += row["failed"]
+        cancelled[_day(row["day"])] += row["cancelled"]
+    return bar_chart(
+        f"Failed payments and cancellations per day ({sum(failed.values()):,} failed, "
+        f"{sum(cancelled.values()):,} cancelled in {len(window.days)} days)",
+        window.days,
+        [
+            Series("failed payments", window.align(failed), ALERT),
+            Series("cancellations", window.align(cancelled), PALETTE[2]),
+        ],
+    )
+
+
+def subscriptions_health(*, now: datetime | None = None) -> dict[str, Any]:
+    """MRR now and the subscriptions in each status (``leads.selectors.subscription_totals``):
+    one query. MRR is as of now only: the mirror keeps no history of the amounts."""
+    return subscription_totals(now=now)
+
+
 def sync_chart(window: Window, audits: Sequence[dict] = ()) -> Chart:
     """API calls and 429s per day: the sync runs' and the audits' (``audit_rows``)."""
     rows = daily_rows(
@@ -278,8 +319,9 @@ def duration_text(duration: timedelta | None) -> str:
 
 
 def dashboard(*, now: datetime | None = None, days: int = DAYS) -> dict[str, Any]:
-    """Everything the dashboard shows: four charts, the sync health figures, and the drift
-    from Kartra (its chart and the last audit)."""
+    """Everything the dashboard shows: four charts, the sync health figures, MRR and the
+    subscriptions by status (with the chart of failed payments and cancellations), and the
+    drift from Kartra (its chart and the last audit)."""
     window = Window.last(days, now=now)
     audits = audit_rows(window)
     return {
@@ -290,6 +332,7 @@ def dashboard(*, now: datetime | None = None, days: int = DAYS) -> dict[str, Any
             sync_chart(window, audits),
         ],
         "health": sync_health(now=now),
+        "subscriptions": {**subscriptions_health(now=now), "chart": churn_chart(window)},
         "drift": {
             "chart": drift_chart(window, audits),
             "last": AuditRun.objects.order_by("-started_at", "-id").first(),

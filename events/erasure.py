@@ -23,7 +23,7 @@ from django.db.models import Q, TextField
 from django.db.models.functions import Cast, Lower
 from django.utils import timezone
 
-from leads.models import Lead, Segment, Transaction
+from leads.models import Change, Lead, Segment, Transaction
 from leads.services.suppression import (
     is_suppressed,
     suppressed_digests,
@@ -45,7 +45,7 @@ from .redaction import Mentions, body_redact, headers_redact, json_scrub
 logger = logging.getLogger(__name__)
 
 #: Rows about other people that may quote the erased lead's email: scrubbed in place.
-SCRUBBED_MODELS = (Lead, Transaction, Activity, SyncRun, AuditRun, Segment)
+SCRUBBED_MODELS = (Lead, Transaction, Activity, Change, SyncRun, AuditRun, Segment)
 #: Bodies read at once while looking for the deliveries that mention the lead.
 SCAN_CHUNK = 500
 

@@ -26,6 +26,7 @@ from leads.models import Asset, Lead, Product, Source
 from leads.normalize import IpnEvent, PayloadError, WebhookEvent, parse_ipn, parse_webhook
 from leads.services.catalog import catalog_resolve_many
 from leads.services.changes import ChangeSet, changes_apply
+from leads.services.history import HistoryWatch, history_record
 from leads.services.lead import leads_lock, leads_save
 from leads.services.observation import Observation
 from leads.services.upsert import insert_row, objects_update
@@ -227,12 +228,12 @@ def _process(batch: Sequence[Delivery]) -> None:
         delivery.lead_kartra_id = event.lead.kartra_id
         events[delivery.pk] = event
     deliveries_suppress(batch, events)
-    if events:
-        _apply([d for d in batch if d.pk in events], events)
+    history = _apply([d for d in batch if d.pk in events], events) if events else None
     now = timezone.now()
     for delivery in batch:
         delivery.processed_at = now
     objects_update(Delivery, batch, OUTCOME_FIELDS)
+    history_record(history)  # last: it numbers the batch's changes until the commit
 
 
 #: How each kind of delivery's body is read.
@@ -286,9 +287,12 @@ def _mark_duplicates(batch: Sequence[Delivery]) -> None:
             originals[delivery.body_sha256].sort()
 
 
-def _apply(deliveries: list[Delivery], events: dict[int, WebhookEvent | IpnEvent]) -> None:
+def _apply(
+    deliveries: list[Delivery], events: dict[int, WebhookEvent | IpnEvent]
+) -> HistoryWatch | None:
     """Lock the deliveries' leads, let each delivery's applier say what it observed, write
-    it all at once, and record each delivery's activity and outcome."""
+    it all at once, and record each delivery's activity and outcome; return the batch's
+    history watch, for its changes to be recorded last."""
     emails_by_id: dict[int, set[str]] = {}
     for event in events.values():
         emails_by_id.setdefault(event.lead.kartra_id, set()).add(event.lead.fields.get("email", ""))
@@ -314,6 +318,7 @@ def _apply(deliveries: list[Delivery], events: dict[int, WebhookEvent | IpnEvent
         delivery.lead = leads[event.lead.kartra_id]
         status = DeliveryStatus.PROCESSED if event.known else DeliveryStatus.UNKNOWN_ACTION
         _outcome(delivery, status, "")
+    return written.history
 
 
 def _activities_write(deliveries, events, targets, written, leads) -> None:

@@ -163,6 +163,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a ``kind`` (assets, deliveries, changes, sign-ups): names of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "SignupKindEnum": "leads.models.SignupKind",
+        "AssetKindEnum": "leads.models.AssetKind",
+    },
 }
 
 # --- Kartra ----------------------------------------------------------------------------
@@ -198,6 +203,9 @@ KARTRA_ERASURE_SALT = env.str("KARTRA_ERASURE_SALT", default="")
 KARTRA_PRUNE_FAILED_DAYS = env.int("KARTRA_PRUNE_FAILED_DAYS", default=180)
 KARTRA_PRUNE_REJECTED_DAYS = env.int("KARTRA_PRUNE_REJECTED_DAYS", default=180)
 KARTRA_PRUNE_UNKNOWN_DAYS = env.int("KARTRA_PRUNE_UNKNOWN_DAYS", default=365)
+# Days the change history (the lead page's changes, /api/v1/changes/) is kept; kartra_prune
+# deletes older changes. 0 records no history at all.
+KARTRA_HISTORY_DAYS = env.int("KARTRA_HISTORY_DAYS", default=365)
 
 # --- Health and metrics (/healthz, /metrics) -------------------------------------------
 # /healthz answers 503 when the oldest unprocessed delivery is older than this (seconds),

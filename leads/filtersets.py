@@ -28,6 +28,8 @@ from leads.models import (
     CalendarClass,
     CalendarStatus,
     CalendarSubscription,
+    Change,
+    ChangeKind,
     Consent,
     CustomField,
     FieldType,
@@ -43,14 +45,17 @@ from leads.models import (
     Sequence,
     SequenceStatus,
     SequenceSubscription,
+    SignupKind,
+    Source,
     Subscription,
+    SubscriptionStatus,
     Survey,
     SurveyResult,
     Tag,
     Transaction,
     TransactionType,
 )
-from leads.selectors import leads_with_custom_value
+from leads.selectors import leads_signed_up, leads_with_custom_value
 
 MATCH_CHOICES = (("all", "all of them"), ("any", "any of them"))
 
@@ -156,6 +161,32 @@ class LeadFilterSet(MirrorFilterSet):
         help_text="Has a transaction of this type.",
     )
 
+    affiliate_product_id = IdsFilter(
+        method="filter_signups",
+        help_text="Signed up as an affiliate of the product of this Kartra id (repeatable: "
+        "any of them).",
+    )
+    jv_product_id = IdsFilter(
+        method="filter_signups",
+        help_text="Signed up as a JV partner of the product of this Kartra id (repeatable: "
+        "any of them).",
+    )
+    signup = filters.ChoiceFilter(
+        choices=SignupKind.choices,
+        method="filter_signups",
+        help_text="Signed up as an affiliate or a JV partner of any product.",
+    )
+    signed_up_after = DateTimeFilter(
+        method="filter_signups",
+        help_text="With the sign-up filters: signed up at or after this time; alone: any "
+        "sign-up then.",
+    )
+    signed_up_before = DateTimeFilter(
+        method="filter_signups",
+        help_text="With the sign-up filters: signed up at or before this time; alone: any "
+        "sign-up then.",
+    )
+
     source = filters.CharFilter()
     gdpr_lead_status = filters.TypedChoiceFilter(choices=GdprStatus.choices, coerce=int)
     consent = filters.ChoiceFilter(
@@ -206,6 +237,11 @@ class LeadFilterSet(MirrorFilterSet):
             "product",
             "product_id",
             "transaction_type",
+            "affiliate_product_id",
+            "jv_product_id",
+            "signup",
+            "signed_up_after",
+            "signed_up_before",
             "source",
             "gdpr_lead_status",
             "consent",
@@ -289,6 +325,31 @@ class LeadFilterSet(MirrorFilterSet):
     def filter_transaction_type(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(related_exists(Transaction, transaction_type=value))
 
+    #: The sign-up filters, in the order one of them applies them all.
+    SIGNUP_FILTERS = (
+        "affiliate_product_id",
+        "jv_product_id",
+        "signup",
+        "signed_up_after",
+        "signed_up_before",
+    )
+
+    def filter_signups(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        """Affiliate and JV sign-ups (``leads.selectors.leads_signed_up``), applied once,
+        by the first sign-up filter given: a product filter per kind, a kind, a period."""
+        data = self.form.cleaned_data
+        if name != next(f for f in self.SIGNUP_FILTERS if data.get(f) not in (None, "", [])):
+            return queryset
+        period = {"after": data.get("signed_up_after"), "before": data.get("signed_up_before")}
+        kinds = {SignupKind.AFFILIATE: "affiliate_product_id", SignupKind.JV: "jv_product_id"}
+        for kind, products in kinds.items():
+            if data.get(products):
+                pks = set().union(*catalog_pks(Product, [], data[products]))
+                queryset = leads_signed_up(queryset, kind=kind, products=pks, **period)
+        if not any(data.get(products) for products in kinds.values()):
+            queryset = leads_signed_up(queryset, kind=data.get("signup") or None, **period)
+        return queryset
+
     def filter_custom_value(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         field = CustomField.objects.filter(identifier=value).first()
         if field is None:
@@ -370,6 +431,9 @@ LEAD_HELP = "Lead's Kartra id."
 class TransactionFilterSet(MirrorFilterSet):
     lead = Int64Filter(field_name="lead__kartra_id", help_text=LEAD_HELP)
     product = Int64Filter(field_name="product__kartra_id", help_text="Product's Kartra id.")
+    subscription = Int64Filter(
+        field_name="subscription__kartra_id", help_text="Subscription's Kartra id."
+    )
     transaction_type = filters.ChoiceFilter(choices=TransactionType.choices)
     date_after = DateTimeFilter(field_name="transaction_date", lookup_expr="gte")
     date_before = DateTimeFilter(field_name="transaction_date", lookup_expr="lte")
@@ -381,6 +445,7 @@ class TransactionFilterSet(MirrorFilterSet):
         fields = (
             "lead",
             "product",
+            "subscription",
             "transaction_type",
             "date_after",
             "date_before",
@@ -390,12 +455,18 @@ class TransactionFilterSet(MirrorFilterSet):
 
 
 class SubscriptionFilterSet(MirrorFilterSet):
+    """Over ``leads.selectors.subscriptions_with_status``: ``status`` is derived as of the
+    request."""
+
     lead = Int64Filter(field_name="lead__kartra_id", help_text=LEAD_HELP)
     product = Int64Filter(field_name="product__kartra_id", help_text="Product's Kartra id.")
+    status = filters.ChoiceFilter(
+        choices=SubscriptionStatus.choices, help_text="In this status now."
+    )
 
     class Meta:
         model = Subscription
-        fields = ("lead", "product")
+        fields = ("lead", "product", "status")
 
 
 class CalendarSubscriptionFilterSet(MirrorFilterSet):
@@ -416,3 +487,18 @@ class SurveyResultFilterSet(MirrorFilterSet):
     class Meta:
         model = SurveyResult
         fields = ("lead", "survey")
+
+
+class ChangeFilterSet(MirrorFilterSet):
+    """The change feed's filters; every one keeps the feed's order (by id)."""
+
+    lead = Int64Filter(field_name="lead__kartra_id", help_text=LEAD_HELP)
+    kind = filters.ChoiceFilter(choices=ChangeKind.choices)
+    name = filters.CharFilter(help_text="The field, tag, list, ... that changed (exact).")
+    source = filters.ChoiceFilter(choices=Source.choices)
+    observed_after = DateTimeFilter(field_name="observed_at", lookup_expr="gte")
+    observed_before = DateTimeFilter(field_name="observed_at", lookup_expr="lte")
+
+    class Meta:
+        model = Change
+        fields = ("lead", "kind", "name", "source", "observed_after", "observed_before")

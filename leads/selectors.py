@@ -3,18 +3,29 @@ value in a custom field" or "may edit this segment" is written once, here."""
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import MD5, Lower
 from django.db.models.lookups import Exact
+from django.utils import timezone
 
 from leads.models import (
     CHOICE_FIELD_TYPES,
     TEXT_FIELD_TYPES,
+    Change,
     CustomField,
     CustomFieldValue,
     Lead,
+    ProductSignup,
     Segment,
+    Subscription,
+    SubscriptionStatus,
 )
+from leads.revenue import mrr_sum, subscription_status_annotations
 
 
 def text_equals_ci(value: str) -> Q:
@@ -70,3 +81,59 @@ def segment_is_editable_by(segment: Segment, user) -> bool:
     """Whether ``user`` may change or delete ``segment``: its owner, or a superuser (the
     model permission is checked besides)."""
     return user.is_superuser or (segment.owner_id is not None and segment.owner_id == user.pk)
+
+
+def subscriptions_with_status(
+    queryset: QuerySet[Subscription] | None = None, *, now: datetime | None = None
+) -> QuerySet[Subscription]:
+    """``queryset`` (every subscription by default) annotated with its ``status`` as of
+    ``now`` and what set it (``status_set_by``, ``status_since``): the one reading of a
+    subscription's status (``leads.revenue.subscription_status_annotations``) for the API,
+    the admin and the dashboard."""
+    queryset = Subscription.objects.all() if queryset is None else queryset
+    return queryset.annotate(**subscription_status_annotations(now or timezone.now()))
+
+
+def subscription_totals(
+    queryset: QuerySet[Subscription] | None = None, *, now: datetime | None = None
+) -> dict[str, Any]:
+    """MRR (``leads.revenue.mrr_sum``), how many subscriptions are in each status, and the
+    failed payments recorded on them, over ``queryset``: one query."""
+    counts = {status: Count("pk", filter=Q(status=status)) for status in SubscriptionStatus.values}
+    totals = subscriptions_with_status(queryset, now=now).aggregate(mrr=mrr_sum(), **counts)
+    totals["mrr"] = totals["mrr"] or Decimal("0")
+    return totals
+
+
+def leads_signed_up(
+    queryset: QuerySet[Lead],
+    *,
+    kind: str | None = None,
+    products: set[int] | None = None,
+    after: datetime | None = None,
+    before: datetime | None = None,
+) -> QuerySet[Lead]:
+    """The leads of ``queryset`` that signed up as ``kind`` (a ``SignupKind``; any kind when
+    None) for one of ``products`` (primary keys; any product when None), at or after
+    ``after`` and at or before ``before``."""
+    conditions = Q(lead=OuterRef("pk"))
+    if kind:
+        conditions &= Q(kind=kind)
+    if products is not None:
+        if not products:
+            return queryset.none()
+        conditions &= Q(product__in=products)
+    if after is not None:
+        conditions &= Q(signed_up_at__gte=after)
+    if before is not None:
+        conditions &= Q(signed_up_at__lte=before)
+    return queryset.filter(Exists(ProductSignup.objects.filter(conditions)))
+
+
+def changes_prunable() -> QuerySet[Change]:
+    """The changes of the history past its retention: recorded more than
+    ``KARTRA_HISTORY_DAYS`` ago (every one, when that is 0: no history is kept)."""
+    days = settings.KARTRA_HISTORY_DAYS
+    if days <= 0:
+        return Change.objects.all()
+    return Change.objects.filter(recorded_at__lt=timezone.now() - timedelta(days=days))

@@ -24,6 +24,8 @@ from leads.models import (
     CalendarEvent,
     CalendarStatus,
     CalendarSubscription,
+    Change,
+    ChangeKind,
     CustomField,
     CustomFieldOption,
     CustomFieldValue,
@@ -39,6 +41,7 @@ from leads.models import (
     MirrorStatus,
     PricePoint,
     Product,
+    ProductSignup,
     QuestionCorrectness,
     Sequence,
     SequenceStatus,
@@ -369,6 +372,16 @@ class SubscriptionFactory(ObservedFactory):
         model = Subscription
 
 
+class ProductSignupFactory(ObservedFactory):
+    lead = factory.SubFactory(LeadFactory)
+    product = factory.SubFactory(ProductFactory)
+    kind = "affiliate"
+    signed_up_at = factory.LazyFunction(timezone.now)
+
+    class Meta:
+        model = ProductSignup
+
+
 class TransactionFactory(ObservedFactory):
     kartra_id = factory.Sequence(lambda n: 500_000 + n)
     lead = factory.SubFactory(LeadFactory)
@@ -426,6 +439,20 @@ class ActivityFactory(DjangoModelFactory):
 
     class Meta:
         model = Activity
+
+
+class ChangeFactory(DjangoModelFactory):
+    lead = factory.SubFactory(LeadFactory)
+    kind = ChangeKind.TAG
+    name = factory.Sequence(lambda n: f"tag {n}")
+    old = "unassigned"
+    new = "assigned"
+    observed_at = factory.LazyFunction(timezone.now)
+    source = Source.WEBHOOK
+    recorded_at = factory.LazyFunction(timezone.now)
+
+    class Meta:
+        model = Change
 
 
 class SyncRunFactory(DjangoModelFactory):

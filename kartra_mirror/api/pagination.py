@@ -143,7 +143,34 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-class KeysetPagination(BasePagination):
+class PageSize:
+    """The ``page_size`` query parameter: 1 to ``max_page_size``, ``page_size`` when absent
+    or not a number."""
+
+    page_size = 50
+    max_page_size = 500
+    page_size_query_param = "page_size"
+
+    def get_page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        try:
+            size = int(raw) if raw is not None else self.page_size
+        except ValueError:
+            return self.page_size
+        return self.page_size if size < 1 else min(size, self.max_page_size)
+
+    def page_size_parameter(self) -> dict:
+        return {
+            "name": self.page_size_query_param,
+            "required": False,
+            "in": "query",
+            "description": f"Rows per page (default {self.page_size}, "
+            f"at most {self.max_page_size}).",
+            "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
+        }
+
+
+class KeysetPagination(PageSize, BasePagination):
     """Cursor paging over the view's ``ordering_fields`` (default: the view's ``ordering``,
     which need not be among them).
 
@@ -151,10 +178,7 @@ class KeysetPagination(BasePagination):
     ``max_page_size``) and ``ordering`` (a field name, ``-`` for descending).
     """
 
-    page_size = 50
-    max_page_size = 500
     cursor_query_param = "cursor"
-    page_size_query_param = "page_size"
     ordering_query_param = "ordering"
 
     def paginate_queryset(self, queryset: QuerySet, request: Request, view=None) -> list:
@@ -212,14 +236,6 @@ class KeysetPagination(BasePagination):
         token = base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode())
         return replace_query_param(self.base_url, self.cursor_query_param, token.decode())
 
-    def get_page_size(self, request: Request) -> int:
-        raw = request.query_params.get(self.page_size_query_param)
-        try:
-            size = int(raw) if raw is not None else self.page_size
-        except ValueError:
-            return self.page_size
-        return self.page_size if size < 1 else min(size, self.max_page_size)
-
     def get_ordering(self, request: Request, model: type[models.Model], view) -> Ordering:
         """The ordering the request asks for, one of the view's ``ordering_fields`` (its
         ``ordering_field()`` says which model field each name stands for), else the view's
@@ -257,14 +273,7 @@ class KeysetPagination(BasePagination):
                 "description": "Opaque position, taken from the `next` or `previous` link.",
                 "schema": {"type": "string"},
             },
-            {
-                "name": self.page_size_query_param,
-                "required": False,
-                "in": "query",
-                "description": f"Rows per page (default {self.page_size}, "
-                f"at most {self.max_page_size}).",
-                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
-            },
+            self.page_size_parameter(),
         ] + self._ordering_parameter(view)
 
     def _ordering_parameter(self, view) -> list[dict]:
@@ -289,4 +298,82 @@ class KeysetPagination(BasePagination):
             "type": "object",
             "required": ["next", "previous", "results"],
             "properties": {"next": link, "previous": link, "results": schema},
+        }
+
+
+class FeedPagination(PageSize, BasePagination):
+    """An append-only feed read in order, resumed from the last row a reader saw.
+
+    ``after`` is the ``id`` of the last row the reader processed (0, or nothing, for the
+    start); a page is the next ``page_size`` rows after it in id order. The answer always
+    carries ``cursor`` (the id to pass as ``after`` next time: the last row's, or the one
+    given when nothing is new) and ``next`` (that request as a URL), so a reader polls
+    ``next`` for ever; ``more`` says whether rows were already waiting beyond this page.
+    The feed's writers number rows in commit order, so no row ever appears behind a cursor
+    a reader already passed.
+    """
+
+    page_size = 100
+    max_page_size = 1000
+    cursor_query_param = "after"
+
+    def paginate_queryset(self, queryset: QuerySet, request: Request, view=None) -> list:
+        self.base_url = request.build_absolute_uri()
+        self.page_size = self.get_page_size(request)
+        self.after = self.decode_after(request)
+        rows = list(queryset.filter(pk__gt=self.after).order_by("pk")[: self.page_size + 1])
+        self.more = len(rows) > self.page_size
+        rows = rows[: self.page_size]
+        self.cursor = rows[-1].pk if rows else self.after
+        return rows
+
+    def decode_after(self, request: Request) -> int:
+        raw = request.query_params.get(self.cursor_query_param) or "0"
+        try:
+            after = int(raw)
+            if not 0 <= after <= INT64_MAX:
+                raise ValueError(raw)
+        except ValueError:
+            message = "The id of the last row read: a whole number, 0 or more."
+            raise ValidationError({self.cursor_query_param: [message]}) from None
+        return after
+
+    def get_next_link(self) -> str:
+        return replace_query_param(self.base_url, self.cursor_query_param, self.cursor)
+
+    def get_paginated_response(self, data) -> Response:
+        return Response(
+            OrderedDict(
+                [
+                    ("cursor", str(self.cursor)),
+                    ("more", self.more),
+                    ("next", self.get_next_link()),
+                    ("results", data),
+                ]
+            )
+        )
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "The `cursor` of the last page read (the `id` of the last "
+                "row processed); rows after it come next. 0 or absent: from the start.",
+                "schema": {"type": "string", "pattern": "^[0-9]+$"},
+            },
+            self.page_size_parameter(),
+        ]
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        return {
+            "type": "object",
+            "required": ["cursor", "more", "next", "results"],
+            "properties": {
+                "cursor": {"type": "string", "description": "Pass as `after` next time."},
+                "more": {"type": "boolean", "description": "Rows wait beyond this page."},
+                "next": {"type": "string", "format": "uri"},
+                "results": schema,
+            },
         }

@@ -3,7 +3,7 @@ the segments people keep of the lead list."""
 
 from django.contrib import admin
 
-from . import catalog, erase, lead, segments, state  # noqa: F401  (each module registers its admins)
+from . import catalog, erase, history, lead, segments, state  # noqa: F401  (each registers its admins)
 
 admin.site.site_header = "kartra_mirror"
 admin.site.site_title = "kartra_mirror"

@@ -163,6 +163,11 @@ def changelist_url(model: type[Model], **params: object) -> str:
     return f"{url}?{urlencode(params)}" if params else url
 
 
+def pre(text: str) -> str:
+    """Preformatted text (JSON, a traceback) on a view page."""
+    return format_html('<pre class="kartra-json">{}</pre>', text)
+
+
 def short_datetime(value) -> str:
     """``2025-01-31 14:05`` in the current time zone: compact in a list, and a tenth of the
     cost of Django's localized format on a page of fifty rows."""

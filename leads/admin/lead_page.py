@@ -19,14 +19,17 @@ from leads.models import (
     LeadTag,
     ListSubscription,
     MembershipAccess,
+    ProductSignup,
     SequenceStatus,
     SequenceSubscription,
     Subscription,
+    SubscriptionStatus,
     SurveyAnswer,
     SurveyResult,
     Transaction,
 )
 from leads.revenue import SALE_TYPES, money_totals, transaction_amount
+from leads.selectors import subscriptions_with_status
 
 from .timeline import lead_timeline
 
@@ -68,7 +71,10 @@ class Profile:
     more_custom_values: int
     totals: dict[str, Decimal]
     last_purchase: Transaction | None
-    subscriptions: list[Subscription]
+    subscriptions: list[Subscription]  # annotated with their status; the open ones first
+    mrr: Decimal  # the lead's part of MRR: its active subscriptions' monthly amounts
+    failed_payments: int  # recorded on the lead's subscriptions
+    signups: list[ProductSignup]  # affiliate and JV sign-ups
 
 
 NEWEST_FIRST = (F("transaction_date").desc(nulls_last=True), "-kartra_id")
@@ -159,12 +165,38 @@ def lead_profile(lead: Lead, relations: dict[str, Any]) -> Profile:
         last_purchase=last_purchase(
             relations["transactions"], relations["all_transactions_shown"], lead
         ),
-        subscriptions=list(
-            Subscription.objects.filter(lead=lead, cancelled=False)
+        **subscriptions_summary(lead),
+        signups=list(
+            ProductSignup.objects.filter(lead=lead)
             .select_related("product")
-            .order_by("-kartra_id")
+            .order_by("kind", "-signed_up_at")
         ),
     )
+
+
+#: The order the card lists subscriptions in: those that still bill (or should) first.
+STATUS_ORDER = [
+    SubscriptionStatus.FAILED_PAYMENT,
+    SubscriptionStatus.ACTIVE,
+    SubscriptionStatus.TRIAL,
+    SubscriptionStatus.COMPLETED,
+    SubscriptionStatus.CANCELLED,
+]
+
+
+def subscriptions_summary(lead: Lead) -> dict[str, Any]:
+    """The lead's subscriptions with their status, its part of MRR and its failed
+    payments: one query."""
+    subscriptions = sorted(
+        subscriptions_with_status(Subscription.objects.filter(lead=lead)).select_related("product"),
+        key=lambda sub: (STATUS_ORDER.index(sub.status), -sub.kartra_id),
+    )
+    active = [sub for sub in subscriptions if sub.status == SubscriptionStatus.ACTIVE]
+    return {
+        "subscriptions": subscriptions,
+        "mrr": sum((sub.monthly_amount or Decimal("0") for sub in active), Decimal("0")),
+        "failed_payments": sum(sub.failed_payments for sub in subscriptions),
+    }
 
 
 def last_drift(lead: Lead) -> dict[str, Any] | None:

@@ -18,9 +18,11 @@ from leads.models import (
     Membership,
     MembershipAccess,
     Product,
+    ProductSignup,
     Sequence,
     SequenceSubscription,
     Subscription,
+    SubscriptionStatus,
     Survey,
     SurveyAnswer,
     SurveyResult,
@@ -28,6 +30,7 @@ from leads.models import (
     Transaction,
 )
 from leads.revenue import transaction_amount
+from leads.selectors import subscriptions_with_status
 
 from .base import MirrorAdmin, ReadOnlyTabularInline, admin_link
 from .filters import related_filter
@@ -177,13 +180,63 @@ class SurveyAnswerAdmin(LeadStateAdmin):
         return admin_link(obj.result.lead)
 
 
+class SubscriptionStatusFilter(admin.SimpleListFilter):
+    """The derived status (``leads.selectors.subscriptions_with_status``)."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return SubscriptionStatus.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(status=self.value()) if self.value() else queryset
+
+
 @admin.register(Subscription)
 class SubscriptionAdmin(LeadStateAdmin):
-    list_display = ("kartra_id", "lead_link", "product", "cancelled", "cancelled_at")
+    list_display = (
+        "kartra_id",
+        "lead_link",
+        "product",
+        "status_text",
+        "status_since",
+        "monthly_amount",
+        "payments_made",
+        "payments_left",
+        "failed_payments",
+    )
     list_select_related = ("lead", "product")
     list_filter = (
+        SubscriptionStatusFilter,
         related_filter("product", Product, ("leads", "subscription", "product")),
-        "cancelled",
+    )
+    extra_readonly = ("status_text", "status_set_by", "status_since")
+
+    def get_queryset(self, request):
+        return subscriptions_with_status(super().get_queryset(request))
+
+    @admin.display(description="status", ordering="status")
+    def status_text(self, obj: Subscription) -> str:
+        return SubscriptionStatus(obj.status).label
+
+    @admin.display(description="status set by transaction")
+    def status_set_by(self, obj: Subscription) -> str:
+        return obj.status_set_by if obj.status_set_by is not None else "-"
+
+    @admin.display(description="since", ordering="status_since")
+    def status_since(self, obj: Subscription):
+        return obj.status_since
+
+
+@admin.register(ProductSignup)
+class ProductSignupAdmin(LeadStateAdmin):
+    list_display = ("lead_link", "kind", "product", "signed_up_at")
+    list_select_related = ("lead", "product")
+    list_filter = (
+        "kind",
+        related_filter("product", Product, ("leads", "productsignup", "product")),
+        ("signed_up_at", admin.DateFieldListFilter),
     )
 
 

@@ -1,5 +1,6 @@
-"""A lead's timeline: activity, purchases, calendar sessions and survey results merged into
-one list, newest first, paged by a cursor so the hundredth page costs what the first does.
+"""A lead's timeline: activity, purchases, calendar sessions, survey results and the changes
+the mirror recorded (``leads.Change``) merged into one list, newest first, paged by a cursor
+so the hundredth page costs what the first does.
 
 Each kind is read by its own query, ordered by time and limited to one page plus one row;
 the rows are merged in Python. Rows with no date (a transaction Kartra sent undated) are
@@ -17,7 +18,15 @@ from django.db.models import Q
 from django.urls import reverse
 
 from events.models import Activity
-from leads.models import CalendarEvent, Lead, SurveyResult, Transaction
+from leads.models import (
+    CalendarEvent,
+    Change,
+    ChangeKind,
+    Lead,
+    Source,
+    SurveyResult,
+    Transaction,
+)
 from leads.revenue import REFUND_TYPES, transaction_amount
 
 PER_PAGE = 50
@@ -63,11 +72,12 @@ class Kind:
     rank: int  # among rows of the same instant, the higher rank is listed first
 
 
-PURCHASES = Kind("purchases", "Purchases", 3)
-CALENDAR = Kind("calendar", "Calendar", 2)
-SURVEYS = Kind("surveys", "Surveys", 1)
-ACTIVITY = Kind("activity", "Activity", 0)
-KINDS = (ACTIVITY, PURCHASES, CALENDAR, SURVEYS)
+PURCHASES = Kind("purchases", "Purchases", 4)
+CALENDAR = Kind("calendar", "Calendar", 3)
+SURVEYS = Kind("surveys", "Surveys", 2)
+ACTIVITY = Kind("activity", "Activity", 1)
+CHANGES = Kind("changes", "Changes", 0)  # below the delivery's activity of the same instant
+KINDS = (ACTIVITY, CHANGES, PURCHASES, CALENDAR, SURVEYS)
 
 
 @dataclass(frozen=True)
@@ -234,8 +244,46 @@ def survey_entries(lead: Lead, position: Position | None, limit: int) -> Iterabl
         )
 
 
+def change_entries(lead: Lead, position: Position | None, limit: int) -> Iterable[Entry]:
+    rows = (
+        Change.objects.filter(lead=lead)
+        .filter(older_than(position, CHANGES.rank, "observed_at"))
+        .order_by("-observed_at", "-pk")[:limit]
+    )
+    for row in rows:
+        if row.source == Source.WEBHOOK and row.ref is not None:
+            by, url = f"delivery {row.ref}", admin_url("events_delivery", row.ref)
+        elif row.source == Source.SNAPSHOT and row.ref is not None:
+            by, url = f"refresh (sync run {row.ref})", admin_url("events_syncrun", row.ref)
+        else:
+            by, url = row.get_source_display(), ""
+        subject = row.name.replace("_", " ") if row.kind == ChangeKind.PROFILE else row.name
+        yield Entry(
+            at=row.observed_at,
+            kind=CHANGES,
+            key=row.pk,
+            title=f"{row.get_kind_display().capitalize()} {subject}: "
+            f"{change_value(row.old)} → {change_value(row.new)}",
+            detail=f"by {by}",
+            url=url,
+        )
+
+
+def change_value(value) -> str:
+    """A change's old or new value in a few words."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, dict):
+        return ", ".join(f"{key}: {change_value(each)}" for key, each in value.items())
+    if isinstance(value, list):
+        return ", ".join(change_value(each) for each in value) or "—"
+    text = str(value)
+    return text if len(text) <= 80 else f"{text[:79]}…"
+
+
 SOURCES: dict[str, Callable[[Lead, Position | None, int], Iterable[Entry]]] = {
     ACTIVITY.name: activity_entries,
+    CHANGES.name: change_entries,
     PURCHASES.name: purchase_entries,
     CALENDAR.name: calendar_entries,
     SURVEYS.name: survey_entries,

@@ -21,5 +21,6 @@ router.register("calendar-subscriptions", views.CalendarSubscriptionViewSet)
 router.register("surveys", views.SurveyViewSet)
 router.register("survey-results", views.SurveyResultViewSet)
 router.register("assets", views.AssetViewSet)
+router.register("changes", views.ChangeViewSet)
 
 urlpatterns = router.urls

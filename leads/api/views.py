@@ -1,5 +1,7 @@
 """Read-only endpoints over the mirrored account: one declarative viewset per model."""
 
+from kartra_mirror.api.addressing import Address
+from kartra_mirror.api.pagination import FeedPagination
 from kartra_mirror.api.viewsets import MirrorViewSet
 from leads import filtersets
 from leads.models import (
@@ -7,6 +9,7 @@ from leads.models import (
     Calendar,
     CalendarClass,
     CalendarSubscription,
+    Change,
     CustomField,
     Lead,
     List,
@@ -20,6 +23,7 @@ from leads.models import (
     Tag,
     Transaction,
 )
+from leads.selectors import subscriptions_with_status
 
 from . import serializers
 
@@ -107,6 +111,10 @@ class SubscriptionViewSet(MirrorViewSet):
     filterset_class = filtersets.SubscriptionFilterSet
     ordering, ordering_fields = "-id", ("id",)
 
+    def get_queryset(self):
+        # The status is derived as of each request, never stored (a trial ends on its own).
+        return subscriptions_with_status(super().get_queryset())
+
 
 class CalendarViewSet(MirrorViewSet):
     queryset = Calendar.objects.all()
@@ -149,3 +157,15 @@ class AssetViewSet(MirrorViewSet):
     queryset = Asset.objects.all()
     serializer_class = serializers.AssetSerializer
     filterset_class = filtersets.AssetFilterSet
+
+
+class ChangeViewSet(MirrorViewSet):
+    """The change feed: every change to a lead, in the order recorded, resumed with
+    ``?after=<cursor>`` (``FeedPagination``)."""
+
+    address = Address.OWN
+    queryset = Change.objects.all()
+    serializer_class = serializers.ChangeSerializer
+    filterset_class = filtersets.ChangeFilterSet
+    pagination_class = FeedPagination
+    ordering = "pk"

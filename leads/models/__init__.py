@@ -23,7 +23,15 @@ from .catalog import (
     SurveyType,
     Tag,
 )
-from .commerce import Subscription, Transaction, TransactionType
+from .commerce import (
+    ProductSignup,
+    SignupKind,
+    Subscription,
+    SubscriptionStatus,
+    Transaction,
+    TransactionType,
+)
+from .history import Change, ChangeKind
 from .lead import Consent, GdprStatus, Lead, MirrorStatus
 from .segment import Segment
 from .state import (
@@ -53,6 +61,8 @@ __all__ = [
     "CalendarStatus",
     "CalendarSubscription",
     "CatalogItem",
+    "Change",
+    "ChangeKind",
     "CustomField",
     "CustomFieldOption",
     "CustomFieldValue",
@@ -70,13 +80,16 @@ __all__ = [
     "Observed",
     "PricePoint",
     "Product",
+    "ProductSignup",
     "QuestionCorrectness",
     "Segment",
     "Sequence",
     "SequenceStatus",
+    "SignupKind",
     "SequenceSubscription",
     "Source",
     "Subscription",
+    "SubscriptionStatus",
     "Suppression",
     "SuppressionKind",
     "Survey",

@@ -19,22 +19,101 @@ class TransactionType(models.TextChoices):
     FAILED = "failed", "failed"
 
 
+class SubscriptionStatus(models.TextChoices):
+    """What a subscription's stored facts say of it now (``leads.revenue.subscription_status``
+    derives it; it is never stored, so that a trial ends on its own)."""
+
+    ACTIVE = "active", "active"
+    TRIAL = "trial", "trial"
+    FAILED_PAYMENT = "failed_payment", "failed payment"
+    CANCELLED = "cancelled", "cancelled"
+    COMPLETED = "completed", "completed"
+
+
 class Subscription(Observed):
-    """A recurring payment plan, known from its transactions' ``transaction_subscription_id``."""
+    """A recurring payment plan, known from its transactions' ``transaction_subscription_id``.
+
+    Besides its lead and product, it keeps the facts its linked transactions tell, recomputed
+    from all of them whenever a batch writes one (``leads.services.commerce``), so the order
+    in which webhooks, IPNs and snapshots arrive does not matter. The ``*_kartra_id`` columns
+    name the transaction that set each fact (Kartra's transaction id).
+    """
 
     kartra_id = models.BigIntegerField(unique=True)
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="subscriptions")
     product = models.ForeignKey(
         Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="subscriptions"
     )
+    price_point = models.CharField(max_length=64, blank=True)
     cancelled = models.BooleanField(default=False)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancellation_kartra_id = models.BigIntegerField("cancellation", null=True, blank=True)
+
+    first_sale_kartra_id = models.BigIntegerField("first sale", null=True, blank=True)
+    first_sale_at = models.DateTimeField(null=True, blank=True)
+    payments_made = models.PositiveIntegerField(default=0)
+    payments_left = models.IntegerField(
+        null=True, blank=True, help_text="As Kartra last sent it; 9999: until cancelled."
+    )
+    last_payment_kartra_id = models.BigIntegerField("last payment", null=True, blank=True)
+    last_payment_at = models.DateTimeField(null=True, blank=True)
+    failed_payments = models.PositiveIntegerField(default=0)
+    last_failure_kartra_id = models.BigIntegerField("last failure", null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    trial_ends_at = models.DateTimeField(null=True, blank=True)
+    recurring_amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    billing_days = models.PositiveIntegerField(
+        "billing period (days)", null=True, blank=True, help_text="See leads.revenue.billing_days."
+    )
+    monthly_amount = models.DecimalField(
+        "monthly amount",
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="The recurring amount over a month: its part of MRR while active.",
+    )
 
     class Meta:
         ordering = ("-kartra_id",)
+        indexes = [
+            models.Index(fields=["lead", "product"], name="subscription_lead_product_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"subscription {self.kartra_id}{' (cancelled)' if self.cancelled else ''}"
+
+
+class SignupKind(models.TextChoices):
+    AFFILIATE = "affiliate", "affiliate"
+    JV = "jv", "JV"
+
+
+class ProductSignup(Observed):
+    """A lead signed up as an affiliate or a JV partner of a product (webhooks
+    ``affiliate_signup``/``jv_signup``, 001). ``signed_up_at`` is the earliest delivery that
+    told it; Kartra sends no time of its own and no event that ends a signup."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="product_signups")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="signups")
+    kind = models.CharField(max_length=16, choices=SignupKind.choices)
+    signed_up_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ("-signed_up_at", "-id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead", "product", "kind"], name="signup_lead_product_kind_unique"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["kind", "product", "signed_up_at"], name="signup_kind_product_idx"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.product}"
 
 
 def money() -> models.DecimalField:

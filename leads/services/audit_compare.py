@@ -29,7 +29,7 @@ from events.models import DriftCause
 from leads.models import Consent, MirrorStatus, SequenceStatus, Source
 from leads.normalize import LeadSnapshot, SurveyRecord
 
-from .audit_mirror import MirrorLead, Seen
+from .audit_mirror import FLAG_WORDS, MirrorLead, Seen, calendar_row_values, item_name
 
 MISSED, NONE = DriftCause.MISSED_WEBHOOK, DriftCause.NO_WEBHOOK
 
@@ -46,12 +46,6 @@ CALENDAR_EVENTS = {
     "Active": "calendar_subscribe",
     "Completed": "calendar_complete",
     "Cancelled": "calendar_cancel",
-}
-#: How a flag row reads, by relation: (active, inactive).
-FLAG_WORDS = {
-    "tag": ("assigned", "unassigned"),
-    "list": ("subscribed", "unsubscribed"),
-    "membership": ("active", "inactive"),
 }
 
 
@@ -179,26 +173,19 @@ def _flags(snapshot: LeadSnapshot, mirror: MirrorLead, requested_at: datetime) -
                 continue
             mine = None if seen is None else _flag_word(relation, seen.value)
             theirs = _flag_word(relation, active)
-            found.append(Difference(relation, _item_name(item), mine, theirs, MISSED))
+            found.append(Difference(relation, item_name(item), mine, theirs, MISSED))
         if not _listed(snapshot, key):
             continue
         for item, seen in rows.items():
             if item not in listed and seen.value and not _newer(seen, requested_at):
                 mine = _flag_word(relation, True)
-                found.append(Difference(relation, _item_name(item), mine, None, MISSED))
+                found.append(Difference(relation, item_name(item), mine, None, MISSED))
     return found
 
 
 def _flag_word(relation: str, active: bool) -> str:
     on, off = FLAG_WORDS[relation]
     return on if active else off
-
-
-def _item_name(item: Any) -> str:
-    """A tag or list name, or a membership's ``name / level``."""
-    if isinstance(item, tuple):
-        return " / ".join(part for part in item if part)
-    return item
 
 
 def _sequences(
@@ -333,14 +320,14 @@ def _calendars(
         number = record.subscription_kartra_id
         row = by_number.get(number) if number is not None else None
         row = row or unnumbered.get(place)
-        name = str(number) if number is not None else _item_name(place)
+        name = str(number) if number is not None else item_name(place)
         if row is not None:
             matched.add(id(row))
             if row.at > requested_at:
                 continue
         elif mirror.replaced_after("calendars", requested_at):
             continue
-        mine = None if row is None else _calendar_row_values(row)
+        mine = None if row is None else calendar_row_values(row)
         differing = sorted(k for k in kartra if mine is None or mine.get(k) != kartra[k])
         if not differing:
             continue
@@ -352,18 +339,9 @@ def _calendars(
     if _listed(snapshot, "calendars"):
         for row in mirror.calendars:
             if id(row) not in matched and row.at <= requested_at:
-                name = str(row.kartra_id or _item_name((row.calendar, row.calendar_class)))
-                found.append(Difference("calendar", name, _calendar_row_values(row), None, MISSED))
+                name = str(row.kartra_id or item_name((row.calendar, row.calendar_class)))
+                found.append(Difference("calendar", name, calendar_row_values(row), None, MISSED))
     return found
-
-
-def _calendar_row_values(row) -> dict[str, Any]:
-    return {
-        "calendar": row.calendar,
-        "class": row.calendar_class,
-        **row.values,
-        "events": row.events,
-    }
 
 
 def _survey_values(record: SurveyRecord) -> dict[str, Any]:

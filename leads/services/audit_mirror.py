@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 from django.db.models.functions import Lower
 
 from leads.models import (
+    CalendarEvent,
     CalendarSubscription,
     CustomFieldValue,
     Lead,
@@ -30,10 +31,34 @@ from leads.models import (
     Transaction,
 )
 
-from .changes import RELATION_SETS, lead_set_replaced_at
+from .replaced import RELATION_SETS, lead_set_replaced_at
 
 #: Lead columns an audit never compares (the raw JSON above all stays unread).
 _UNREAD = ("mirror_raw",)
+
+
+#: How a flag row reads, by relation: (active, inactive).
+FLAG_WORDS = {
+    "tag": ("assigned", "unassigned"),
+    "list": ("subscribed", "unsubscribed"),
+    "membership": ("active", "inactive"),
+}
+
+
+def item_name(item: Any) -> str:
+    """A tag or list name, or a membership's ``name / level``."""
+    if isinstance(item, tuple):
+        return " / ".join(part for part in item if part)
+    return item
+
+
+def calendar_row_values(row) -> dict[str, Any]:
+    return {
+        "calendar": row.calendar,
+        "class": row.calendar_class,
+        **row.values,
+        "events": row.events,
+    }
 
 
 @dataclass(frozen=True)
@@ -94,14 +119,17 @@ def mirror_leads(*, kartra_ids: Iterable[int], emails: Iterable[str] = ()) -> li
         .annotate(email_ci=Lower("email"))
         .filter(Q(kartra_id__in=ids) | Q(email_ci__in=lowered))
     )
+    return list(mirror_views(leads, parts=PARTS).values())
+
+
+def mirror_views(leads: Iterable[Lead], *, parts: Iterable[str]) -> dict[int, MirrorLead]:
+    """Views of ``leads`` (as they are in memory) by primary key, with the relation
+    ``parts`` (``PARTS`` names) read from the database: one or two queries per part."""
     views = {lead.pk: _lead_view(lead) for lead in leads}
     if views:
-        _read_custom(views)
-        _read_flags(views)
-        _read_commerce(views)
-        _read_calendars(views)
-        _read_surveys(views)
-    return list(views.values())
+        for part in parts:
+            _READERS[part](views)
+    return views
 
 
 def _lead_view(lead: Lead) -> MirrorLead:
@@ -123,35 +151,47 @@ def _lead_view(lead: Lead) -> MirrorLead:
 
 
 def _read_custom(views: dict[int, MirrorLead]) -> None:
-    values = (
-        CustomFieldValue.objects.filter(lead_id__in=views)
-        .select_related("field")
-        .prefetch_related("options")
+    # Plain values, not model instances: the change history reads this for every batch.
+    chosen = CustomFieldValue.options.through.objects.filter(customfieldvalue__lead_id__in=views)
+    options: dict[int, list] = {}
+    for value_id, kartra_id, text in chosen.values_list(
+        "customfieldvalue_id", "customfieldoption__kartra_id", "customfieldoption__value"
+    ):
+        options.setdefault(value_id, []).append((kartra_id, text))
+    values = CustomFieldValue.objects.filter(lead_id__in=views).values_list(
+        "pk", "lead_id", "field__kartra_id", "field__identifier", "text", "observed_at"
     )
-    for value in values:
-        options = sorted((o.kartra_id, o.value) for o in value.options.all())
-        seen = Seen((value.text, options), value.observed_at)
-        custom = views[value.lead_id].custom
-        if value.field.kartra_id is not None:
-            custom[value.field.kartra_id] = seen
-        if value.field.identifier:
-            custom.setdefault(value.field.identifier, seen)
+    for pk, lead_id, field_id, identifier, text, at in values:
+        seen = Seen((text, sorted(options.get(pk, ()))), at)
+        custom = views[lead_id].custom
+        if field_id is not None:
+            custom[field_id] = seen
+        if identifier:
+            custom.setdefault(identifier, seen)
 
 
-def _read_flags(views: dict[int, MirrorLead]) -> None:
-    """Tags, lists, sequences and memberships, by name."""
+def _read_tags(views: dict[int, MirrorLead]) -> None:
     for lead_id, name, active, at in LeadTag.objects.filter(lead_id__in=views).values_list(
         "lead_id", "tag__name", "active", "observed_at"
     ):
         views[lead_id].tags[name] = Seen(active, at)
+
+
+def _read_lists(views: dict[int, MirrorLead]) -> None:
     for lead_id, name, active, at in ListSubscription.objects.filter(lead_id__in=views).values_list(
         "lead_id", "list__name", "active", "observed_at"
     ):
         views[lead_id].lists[name] = Seen(active, at)
+
+
+def _read_sequences(views: dict[int, MirrorLead]) -> None:
     for lead_id, name, status, step, at in SequenceSubscription.objects.filter(
         lead_id__in=views
     ).values_list("lead_id", "sequence__name", "status", "step", "observed_at"):
         views[lead_id].sequences[name] = Seen((status, step), at)
+
+
+def _read_memberships(views: dict[int, MirrorLead]) -> None:
     for lead_id, name, level, active, at in MembershipAccess.objects.filter(
         lead_id__in=views
     ).values_list("lead_id", "membership__name", "level__name", "active", "observed_at"):
@@ -186,49 +226,69 @@ def _read_commerce(views: dict[int, MirrorLead]) -> None:
 
 
 def _read_calendars(views: dict[int, MirrorLead]) -> None:
-    rows = (
-        CalendarSubscription.objects.filter(lead_id__in=views)
-        .select_related("calendar", "calendar_class")
-        .prefetch_related("events")
-    )
-    for row in rows:
-        views[row.lead_id].calendars.append(
+    events: dict[int, list] = {}
+    for subscription_id, starts_at, minutes in (
+        CalendarEvent.objects.filter(subscription__lead_id__in=views)
+        .order_by("starts_at")
+        .values_list("subscription_id", "starts_at", "duration_minutes")
+    ):
+        events.setdefault(subscription_id, []).append([starts_at, minutes])
+    rows = CalendarSubscription.objects.filter(lead_id__in=views).values_list(
+        "pk", "lead_id", "kartra_id", "calendar__name", "calendar_class__name", "status",
+        "vendor_id", "vendor_timezone", "ics_calendar_link", "hosts", "observed_at",
+    )  # fmt: skip
+    for pk, lead_id, kartra_id, calendar, calendar_class, *values, at in rows:
+        keys = ("status", "vendor_id", "vendor_timezone", "ics_calendar_link", "hosts")
+        views[lead_id].calendars.append(
             CalendarRow(
-                kartra_id=row.kartra_id,
-                calendar=row.calendar.name,
-                calendar_class=row.calendar_class.name if row.calendar_class_id else None,
-                values={
-                    "status": row.status,
-                    "vendor_id": row.vendor_id,
-                    "vendor_timezone": row.vendor_timezone,
-                    "ics_calendar_link": row.ics_calendar_link,
-                    "hosts": row.hosts,
-                },
-                events=[[e.starts_at, e.duration_minutes] for e in row.events.all()],
-                at=row.observed_at,
+                kartra_id=kartra_id,
+                calendar=calendar,
+                calendar_class=calendar_class,
+                values=dict(zip(keys, values, strict=True)),
+                events=events.get(pk, []),
+                at=at,
             )
         )
 
 
 def _read_surveys(views: dict[int, MirrorLead]) -> None:
-    answers = SurveyAnswer.objects.select_related("question").prefetch_related("options")
-    rows = (
-        SurveyResult.objects.filter(lead_id__in=views)
-        .select_related("survey")
-        .prefetch_related(Prefetch("answers", queryset=answers))
-    )
-    for row in rows:
-        result = {
-            "score": row.score,
-            "completion_time": row.completion_time,
-            "completed_at": row.completed_at,
-            "answers": {
-                str(a.question.kartra_id): {
-                    "correct": a.correct,
-                    "options": sorted(o.kartra_id for o in a.options.all()),
-                }
-                for a in row.answers.all()
-            },
+    chosen: dict[int, list] = {}
+    for answer_id, option in SurveyAnswer.options.through.objects.filter(
+        surveyanswer__result__lead_id__in=views
+    ).values_list("surveyanswer_id", "surveyoption__kartra_id"):
+        chosen.setdefault(answer_id, []).append(option)
+    answers: dict[int, dict] = {}
+    for pk, result_id, question, correct in SurveyAnswer.objects.filter(
+        result__lead_id__in=views
+    ).values_list("pk", "result_id", "question__kartra_id", "correct"):
+        answers.setdefault(result_id, {})[str(question)] = {
+            "correct": correct,
+            "options": sorted(chosen.get(pk, ())),
         }
-        key = (row.survey.kartra_id, row.survey.name)
-        views[row.lead_id].surveys[key] = Seen(result, row.observed_at)
+    rows = SurveyResult.objects.filter(lead_id__in=views).values_list(
+        "pk", "lead_id", "survey__kartra_id", "survey__name", "score", "completion_time",
+        "completed_at", "observed_at",
+    )  # fmt: skip
+    for pk, lead_id, survey_id, survey, score, completion_time, completed_at, at in rows:
+        result = {
+            "score": score,
+            "completion_time": completion_time,
+            "completed_at": completed_at,
+            "answers": answers.get(pk, {}),
+        }
+        views[lead_id].surveys[(survey_id, survey)] = Seen(result, at)
+
+
+#: How each part of a lead's view is read, by the name ``mirror_views`` takes.
+_READERS = {
+    "custom": _read_custom,
+    "tags": _read_tags,
+    "lists": _read_lists,
+    "sequences": _read_sequences,
+    "memberships": _read_memberships,
+    "transactions": _read_commerce,
+    "calendars": _read_calendars,
+    "surveys": _read_surveys,
+}
+#: Every part of a lead's view.
+PARTS = tuple(_READERS)

@@ -43,25 +43,16 @@ from leads.normalize import CalendarRecord, ProfileRecord, SurveyRecord, Transac
 
 from .calendars import calendars_write
 from .catalog import CatalogKey, catalog_resolve_many
-from .commerce import transactions_write
+from .commerce import ProductSignupRecord, transactions_write
+from .history import HistoryWatch, history_watch
 from .lead import leads_apply_profiles
 from .observation import Observation
+from .replaced import RELATION_SETS, lead_set_replaced_at
 from .surveys import surveys_write
 from .upsert import rows_joined, upsert_observed
 
 #: Sequence fields a change leaves as stored (an unsubscription keeps the step).
 KEEP = object()
-
-#: The ``lead_details`` key (002) whose list is the whole truth about each kind of row.
-#: Transactions are absent: money history is append-only, never replaced.
-RELATION_SETS: dict[str, type] = {
-    "tags": LeadTag,
-    "lists": ListSubscription,
-    "sequences": SequenceSubscription,
-    "memberships": MembershipAccess,
-    "calendars": CalendarSubscription,
-    "surveys": SurveyResult,
-}
 
 
 @dataclass(frozen=True)
@@ -94,10 +85,10 @@ class MembershipChange:
 
 @dataclass(frozen=True)
 class RecordChange:
-    """A transaction, calendar registration or survey result, as observed."""
+    """A transaction, sign-up, calendar registration or survey result, as observed."""
 
     lead: int
-    record: TransactionRecord | CalendarRecord | SurveyRecord
+    record: TransactionRecord | ProductSignupRecord | CalendarRecord | SurveyRecord
     observation: Observation
     status: str | None = None  # a calendar registration's status, when the event sets it
 
@@ -113,6 +104,7 @@ class ChangeSet:
     sequences: list[SequenceChange] = field(default_factory=list)
     memberships: list[MembershipChange] = field(default_factory=list)
     transactions: list[RecordChange] = field(default_factory=list)
+    signups: list[RecordChange] = field(default_factory=list)  # affiliate and JV sign-ups
     calendars: list[RecordChange] = field(default_factory=list)
     surveys: list[RecordChange] = field(default_factory=list)
     replaced: list[tuple[int, str, Observation]] = field(default_factory=list)
@@ -129,12 +121,15 @@ class Written:
     levels: dict[tuple, MembershipLevel]
     records: dict[int, object]  # id() of a RecordChange's record -> the row it wrote or kept
     lead_fields: list[str]
+    history: HistoryWatch | None  # for the caller's ``history_record``, last in its batch
 
 
 def changes_apply(changes: ChangeSet, *, leads: dict[int, Lead]) -> Written:
     """Write ``changes`` for ``leads`` (every lead they name, locked by the caller, by Kartra
     id). The leads' own columns are changed in memory only: the caller saves them with the
-    returned ``lead_fields`` and its own bookkeeping, in one statement."""
+    returned ``lead_fields`` and its own bookkeeping, in one statement, and records the
+    batch's changes with ``history_record(written.history)`` as its last statement."""
+    history = history_watch(changes, leads)
     lead_fields = leads_apply_profiles(leads, changes.profiles)
     replaced = _sets_replaced(changes, leads)
     tags = catalog_resolve_many(Tag, [(c.ref, {}) for c in changes.tags])
@@ -165,23 +160,16 @@ def changes_apply(changes: ChangeSet, *, leads: dict[int, Lead]) -> Written:
     _late_completions_write(sequences, [c for c in changes.sequences if id(c) not in kept], leads)
     _memberships_write(memberships, levels, current("memberships", changes.memberships), leads)
     records: dict[int, object] = {}
-    records.update(transactions_write(changes.transactions, leads))
+    records.update(transactions_write(changes.transactions, leads, signups=changes.signups))
     records.update(calendars_write(current("calendars", changes.calendars), leads))
     records.update(surveys_write(current("surveys", changes.surveys), leads))
     _sets_retire(changes, leads)
     if changes.replaced:
         lead_fields = sorted({*lead_fields, "mirror_sets_replaced_at"})
-    return Written(tags, lists, sequences, memberships, levels, records, lead_fields)
+    return Written(tags, lists, sequences, memberships, levels, records, lead_fields, history)
 
 
 # -- replaced sets -----------------------------------------------------------------------------
-
-
-def lead_set_replaced_at(lead: Lead, key: str) -> datetime | None:
-    """When the newest snapshot that listed the lead's relation set ``key`` (a
-    ``lead_details`` key such as ``"tags"``) was requested, or None."""
-    replaced = (lead.mirror_sets_replaced_at or {}).get(key)
-    return datetime.fromisoformat(replaced) if replaced else None
 
 
 def _sets_replaced(changes: ChangeSet, leads: dict[int, Lead]) -> dict[tuple[int, str], datetime]:

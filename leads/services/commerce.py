@@ -1,21 +1,48 @@
 """Transactions and subscriptions observed by a batch, written by Kartra id.
 
-Webhooks carry a transaction's full detail (buyer, amounts, subscription); ``get_lead`` a
-short form (amount, type, date). Only the keys a record carries are written, so a snapshot
-never blanks what a webhook told. A snapshot's raw object replaces only a raw object that a
-snapshot wrote: a webhook's richer one is kept. Transactions are never deleted or changed by
-their absence (money history is append-only). Statements per batch do not depend on its size.
+Webhooks and IPNs carry a transaction's full detail (buyer, amounts, subscription);
+``get_lead`` a short form (amount, type, date). Only the keys a record carries are written,
+so a snapshot never blanks what a webhook told. A snapshot's raw object replaces only a raw
+object that a snapshot wrote: a webhook's richer one is kept. Transactions are never deleted
+or changed by their absence (money history is append-only). Statements per batch do not
+depend on its size.
+
+Each subscription a batch touches has its facts (first sale, payments, failures,
+cancellation, trial, recurring amount: ``leads.revenue.subscription_facts``) recomputed
+from all its linked transactions: one read and one update for the batch.
+
+Affiliate and JV sign-ups (``ProductSignupRecord``, a batch's ``ChangeSet.signups``) are
+written here too: they are the other commerce state a webhook reports, and their products
+resolve with the transactions' in one statement.
 """
 
-from django.db import connection
-from django.db.models import Case, DateTimeField, OuterRef, Q, Subquery, Value, When
+from dataclasses import dataclass
 
-from leads.models import Lead, PricePoint, Product, Source, Subscription, Transaction
-from leads.models import TransactionType as Type
-from leads.normalize import TransactionRecord
+from django.db import connection
+from django.db.models import OuterRef, Q, Subquery
+
+from leads.models import (
+    Lead,
+    PricePoint,
+    Product,
+    ProductSignup,
+    Source,
+    Subscription,
+    Transaction,
+)
+from leads.normalize import ProductRef, TransactionRecord
+from leads.revenue import FACT_FIELDS, FACT_SOURCES, subscription_facts
 
 from .catalog import catalog_resolve_many
-from .upsert import rows_insert, upsert_observed
+from .upsert import rows_insert, rows_joined, upsert_observed
+
+
+@dataclass(frozen=True)
+class ProductSignupRecord:
+    """A lead signed up as an affiliate or JV partner (``SignupKind``) of a product."""
+
+    kind: str
+    product: ProductRef
 
 
 def _raw_only_if_empty() -> str:
@@ -25,22 +52,26 @@ def _raw_only_if_empty() -> str:
     return f"CASE WHEN {{old}} IS NULL OR {{old}} = {empty} THEN {{new}} ELSE {{old}} END"
 
 
-def transactions_write(changes, leads: dict[int, Lead]) -> dict[int, Transaction]:
+def transactions_write(changes, leads: dict[int, Lead], *, signups=()) -> dict[int, Transaction]:
     """Upsert the transactions of ``changes`` (``RecordChange`` of ``TransactionRecord``)
     with their products, price points and subscriptions; link refunds and their sales both
-    ways; mark cancelled subscriptions. Returns the stored row of each change's record, by
-    ``id()`` of the record."""
-    if not changes:
+    ways; recompute the facts of the subscriptions they belong to; and record ``signups``
+    (``RecordChange`` of ``ProductSignupRecord``). Returns the stored row of each
+    transaction change's record, by ``id()`` of the record."""
+    if not changes and not signups:
         return {}
     products = catalog_resolve_many(
         Product,
         [
             ((None, c.record.product.kartra_id, c.record.product.name),
              {"official_name": c.record.product.official_name})
-            for c in changes
+            for c in [*changes, *signups]
             if c.record.product is not None
         ],
     )  # fmt: skip
+    _signups_write(signups, leads, products)
+    if not changes:
+        return {}
 
     def product_of(record: TransactionRecord) -> Product | None:
         ref = record.product
@@ -98,7 +129,8 @@ def transactions_write(changes, leads: dict[int, Lead]) -> dict[int, Transaction
         )
     )
     stored = {row.kartra_id: row for row in Transaction.objects.filter(kartra_id__in=ids)}
-    _cancel_subscriptions(changes, stored)
+    touched = {*subscriptions.values(), *(row.subscription_id for row in stored.values())}
+    subscriptions_refresh(touched - {None})
     return {id(c.record): stored[c.record.kartra_id] for c in changes}
 
 
@@ -127,19 +159,49 @@ def _subscriptions_write(changes, leads, product_of) -> dict[int, int]:
     )
 
 
-def _cancel_subscriptions(changes, stored: dict[int, Transaction]) -> None:
-    """A stored cancellation marks its subscription cancelled, at the transaction's date
-    (else when it was observed)."""
-    when = {}
-    for c in changes:
-        row = stored[c.record.kartra_id]
-        if row.transaction_type == Type.CANCELLATION and row.subscription_id is not None:
-            when[row.subscription_id] = row.transaction_date or c.observation.at
-    if when:
-        Subscription.objects.filter(pk__in=when).update(
-            cancelled=True,
-            cancelled_at=Case(
-                *[When(pk=pk, then=Value(at)) for pk, at in when.items()],
-                output_field=DateTimeField(),
-            ),
-        )
+def subscriptions_refresh(pks) -> None:
+    """Recompute the facts (``FACT_FIELDS``) of the subscriptions ``pks`` from all their
+    linked transactions: one read, one update, for any number of them."""
+    if not pks:
+        return
+    linked: dict[int, list[dict]] = {pk: [] for pk in pks}
+    for row in Transaction.objects.filter(subscription_id__in=linked).values(*FACT_SOURCES):
+        linked[row["subscription_id"]].append(row)
+    quote = connection.ops.quote_name
+    rows_joined(
+        Subscription,
+        [{"id": pk, **subscription_facts(rows)} for pk, rows in sorted(linked.items())],
+        on="id",
+        where="1 = 1",
+        assign={
+            name: f"{{v}}.{quote(Subscription._meta.get_field(name).column)}"
+            for name in FACT_FIELDS
+        },
+    )
+
+
+#: The first delivery that told a sign-up dates it, whichever is processed first.
+_EARLIEST = "CASE WHEN {old} <= {new} THEN {old} ELSE {new} END"
+
+
+def _signups_write(changes, leads, products) -> None:
+    """Upsert the affiliate and JV sign-ups of ``changes``: one statement."""
+    rows = [
+        {
+            "lead_id": leads[c.lead].pk,
+            "product_id": products[(None, c.record.product.kartra_id, c.record.product.name)].pk,
+            "kind": c.record.kind,
+            "signed_up_at": c.observation.at,
+            **c.observation.fields(),
+        }
+        for c in changes
+    ]
+    upsert_observed(
+        ProductSignup,
+        rows,
+        unique=("lead_id", "product_id", "kind"),
+        update=("signed_up_at",),
+        expressions={"signed_up_at": _EARLIEST},
+        fill_when_older=True,
+        older_expressions={"signed_up_at": _EARLIEST},
+    )

@@ -100,6 +100,7 @@ def _settle_error(answer: Answer, run: SyncRecorder) -> str:
             email=target.email,
             deleted=deleted,
             requested_at=answer.requested_at,
+            sync_run_id=run.run.pk,
         )
         return DELETED if deleted else NOT_FOUND
     assert error is not None

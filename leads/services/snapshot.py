@@ -34,6 +34,7 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from leads.models import Lead, MirrorStatus, Source
 from leads.normalize import LeadSnapshot
@@ -47,6 +48,7 @@ from .changes import (
     SequenceChange,
     changes_apply,
 )
+from .history import history_record, lead_watch
 from .lead import leads_lock, leads_save
 from .observation import Observation
 
@@ -110,6 +112,7 @@ def snapshots_apply(snapshots: Sequence[tuple[LeadSnapshot, Observation]]) -> li
         for snapshot, observation in snapshots:
             _mark_refreshed(leads[snapshot.profile.kartra_id], observation.at)
         leads_save(leads, [*written.lead_fields, *_REFRESH_FIELDS])
+        history_record(written.history)
     return [
         Applied(leads[s.profile.kartra_id], same)
         for (s, _), same in zip(snapshots, unchanged, strict=True)
@@ -163,13 +166,15 @@ def lead_mark_gone(
     email: str = "",
     deleted: bool,
     requested_at: datetime | None = None,
+    sync_run_id: int | None = None,
 ) -> Lead | None:
     """Mark the lead Kartra reports as not found (types 234/243) or deleted (245).
 
     The row and everything mirrored about it stay (never erased); ``mirror_status`` says
     ``not_found`` or ``deleted`` and a deleted lead gets ``lead_deleted``. ``requested_at``
-    (the time the request was sent) marks the lead refreshed like a snapshot does. Returns
-    the lead, or None when the mirror has no such lead.
+    (the time the request was sent, by sync run ``sync_run_id``) marks the lead refreshed
+    like a snapshot does; the change of status is recorded in the history. Returns the
+    lead, or None when the mirror has no such lead.
     """
     if kartra_id is None and not email:
         raise ValueError("lead_mark_gone needs a kartra_id or an email")
@@ -192,12 +197,17 @@ def lead_mark_gone(
             _mark_refreshed(lead, requested_at, status=lead.mirror_status)
             lead.save(update_fields=_REFRESH_FIELDS)
             return lead
+        observation = Observation(
+            at=requested_at or timezone.now(), source=Source.SNAPSHOT, ref=sync_run_id
+        )
+        history = lead_watch(lead, observation)
         lead.mirror_status = MirrorStatus.DELETED if deleted else MirrorStatus.NOT_FOUND
         if deleted:
             lead.lead_deleted = True
         if requested_at is not None:
             _mark_refreshed(lead, requested_at, status=lead.mirror_status)
         lead.save(update_fields=_REFRESH_FIELDS)
+        history_record(history)
     return lead
 
 

@@ -30,6 +30,8 @@ from leads.models import (
     CalendarClass,
     CalendarEvent,
     CalendarSubscription,
+    Change,
+    ChangeKind,
     CustomField,
     CustomFieldOption,
     CustomFieldValue,
@@ -43,6 +45,7 @@ from leads.models import (
     MembershipLevel,
     PricePoint,
     Product,
+    ProductSignup,
     Segment,
     Sequence,
     SequenceStatus,
@@ -125,6 +128,14 @@ def make_lead_graph(n: int, **lead_fields) -> LeadGraph:
         product = Product.objects.create(kartra_id=next_id(), name=f"Product {lead.pk}-{i}")
         products.append(product)
         PricePoint.objects.create(product=product, number="1")
+        if i == 0:
+            ProductSignup.objects.create(
+                lead=lead,
+                product=product,
+                kind="affiliate",
+                signed_up_at=timezone.now() - timedelta(days=2),
+                **observed(),
+            )
         subscription = Subscription.objects.create(
             kartra_id=next_id(), lead=lead, product=product, **observed()
         )
@@ -193,6 +204,17 @@ def make_lead_graph(n: int, **lead_fields) -> LeadGraph:
             points=i,
             details={"page": i},
             delivery=delivery,
+        )
+        Change.objects.create(
+            lead=lead,
+            kind=ChangeKind.TAG,
+            name=tag.name,
+            old=None,
+            new="assigned",
+            observed_at=timezone.now() - timedelta(minutes=i),
+            source=Source.WEBHOOK,
+            ref=delivery.pk,
+            recorded_at=timezone.now(),
         )
     return LeadGraph(lead=lead, tags=tags, products=products)
 

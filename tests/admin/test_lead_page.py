@@ -142,8 +142,11 @@ def test_the_profile_card_says_who_the_lead_is_and_what_they_hold(admin_client):
     assert "90.00" in section(content, "profile-refunds")
     assert "210.00" in section(content, "profile-net")
     assert "Product" in section(content, "profile-last-purchase")
+    # Every subscription, with its status: the open ones first, the cancelled one last.
     subscriptions = section(content, "profile-subscriptions")
-    assert subscriptions.count("<a ") == 2 and cancelled.product.name not in subscriptions
+    assert subscriptions.count("<a ") == 3
+    assert subscriptions.rindex(cancelled.product.name) > subscriptions.rindex("active")
+    assert subscriptions.count(">active<") == 2 and subscriptions.count(">cancelled<") == 1
     assert "last webhook" in section(content, "profile-mirror")
 
 
@@ -176,6 +179,7 @@ def test_the_timeline_merges_every_kind_newest_first(admin_client):
     timeline = page(admin_client, lead).context["timeline"]
     assert [(entry.kind.name, entry.title) for entry in timeline.entries] == [
         ("activity", "Tag assigned"),
+        ("changes", f"Tag {graph.tags[0].name}: — → assigned"),
         ("purchases", f"Refund: {graph.products[0].name}"),
         ("calendar", "Calendar session (active)"),
         ("surveys", f"Completed survey: Survey {lead.pk}-0"),
@@ -183,7 +187,7 @@ def test_the_timeline_merges_every_kind_newest_first(admin_client):
     ]
     # The purchase's own webhook activity is shown as the purchase, not twice.
     assert all(entry.title != "Lead visits page" for entry in timeline.entries)
-    refund = timeline.entries[1]
+    refund = timeline.entries[2]
     assert refund.amount == Decimal("30.00") and refund.negative
     assert timeline.entries[0].detail == "VIP" and timeline.next_token is None
 
@@ -257,3 +261,26 @@ def test_the_card_shows_drift_an_audit_found_until_the_lead_is_refreshed(admin_c
     Lead.objects.filter(pk=lead.pk).update(mirror_refreshed_at=timezone.now())
     content = page(admin_client, lead).content.decode()
     assert "differences from Kartra" not in content
+
+
+def test_the_timeline_shows_each_change_with_what_made_it(admin_client):
+    from tests.events.payloads import body
+    from tests.leads.test_history import deliver, refresh
+    from tests.sync.conftest import example_details
+
+    (tagged,) = deliver(body("assign_tag", lead_id=1234, email="lead@example.com"))
+    later = timezone.now() + timedelta(hours=1)
+    refresh(example_details(id="1234", email="lead@example.com", tags=[]), later, run=None)
+    lead = Lead.objects.get(kartra_id=1234)
+    changes = page(admin_client, lead, timeline="changes").context["timeline"].entries
+    by_title = {entry.title: entry for entry in changes}
+    renamed = by_title["Profile field first name: John → test"]
+    assert renamed.detail == "by get_lead snapshot" and renamed.url == ""
+    appeared = by_title["Lead status status: — → active"]
+    assert appeared.detail == f"by delivery {tagged.pk}"
+    assert appeared.url == reverse("admin:events_delivery_change", args=[tagged.pk])
+    assert by_title["Tag VIP: assigned → unassigned"].at == later.replace(
+        microsecond=later.microsecond
+    )
+    content = page(admin_client, lead).content.decode()
+    assert "Profile field first name: John → test" in content

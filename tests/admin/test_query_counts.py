@@ -30,21 +30,22 @@ ON_POSTGRES = connection.vendor == "postgresql"
 # custom field's option (the field, its options), a period joined. The lead
 # page: the lead, then one query per section (two or three where rows have children), the
 # card's active subscriptions and the last audit's drift, and one per kind of timeline row
-# (activity, purchases, calendar sessions, survey results).
+# (activity, the change history, purchases, calendar sessions, survey results).
 # The dashboard: four charts, the refresh backlog (each of the due queue's four classes: a
 # bounded count and its oldest lead), the last sync run, recent actions; and the drift from
 # Kartra (+2): the audits per day (one GROUP BY, which the API calls chart reads too) and
-# the last audit.
+# the last audit; the subscriptions (+2): MRR and the counts by status (one aggregate), the
+# failed payments and cancellations per day (one GROUP BY).
 ESTIMATE = 1 if ON_POSTGRES else 0
 PINNED = {
     "lead changelist": 6 + ESTIMATE,
     "lead changelist searched": 6,
     "lead changelist filtered by tag": 7,
     "lead changelist with a segment": 9,
-    "lead page": 23,
+    "lead page": 25,
     "tag changelist": 4 + ESTIMATE,
     "delivery changelist": 5 + ESTIMATE,
-    "dashboard": 18,
+    "dashboard": 20,
 }
 MIRRORED = [
     model

@@ -73,8 +73,9 @@ def detail_url(path: str) -> str:
 
 
 def walk(client: APIClient, path: str, **params) -> tuple[list[str], int]:
-    """Follow ``next`` links from the first page; return the urls of the rows seen (every
-    row has one, unlike a Kartra id) and the page count."""
+    """Follow ``next`` links from the first page (of a feed, until no ``more`` rows wait);
+    return the urls of the rows seen (every row has one, unlike a Kartra id) and the page
+    count."""
     response = get(client, path, **params)
     seen, pages = [], 0
     while True:
@@ -82,6 +83,6 @@ def walk(client: APIClient, path: str, **params) -> tuple[list[str], int]:
         body = response.json()
         seen += [row["url"] for row in body["results"]]
         pages += 1
-        if not body["next"]:
+        if not body["next"] or body.get("more") is False:
             return seen, pages
         response = client.get(body["next"])

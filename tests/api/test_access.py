@@ -41,6 +41,7 @@ ENDPOINTS = {
     "survey-results": (f.SurveyResultFactory, by_mirror_key, False),
     "assets": (f.AssetFactory, by_mirror_key, False),
     "activity": (f.ActivityFactory, by_own_id, False),
+    "changes": (f.ChangeFactory, by_own_id, False),
     "deliveries": (f.DeliveryFactory, by_own_id, True),
     "sync-runs": (f.SyncRunFactory, by_own_id, True),
 }

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 # Kartra ids are moved this far above every primary key the test makes, so that an ``id``
 # that is a primary key cannot pass for a Kartra id.
 SHIFT = 10**12
-OWN_RECORDS = ("activity", "deliveries", "sync-runs")  # their id is the mirror's own
+OWN_RECORDS = ("activity", "changes", "deliveries", "sync-runs")  # their id is the mirror's own
 
 
 @pytest.fixture

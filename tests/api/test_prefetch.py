@@ -79,6 +79,7 @@ def test_presence_is_asked_of_reverse_foreign_keys_only():
         "_has_transactions",
         "_has_calendar_subscriptions",
         "_has_survey_results",
+        "_has_product_signups",
     }
     assert set(presence_annotations(Survey, ["questions", "questions__options"])) == {
         "_has_questions"

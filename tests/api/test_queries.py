@@ -35,6 +35,7 @@ LIST_QUERIES = {
     "survey-results": 3,  # + answers (with questions) + their options
     "assets": 1,
     "activity": 1,
+    "changes": 1,
     "deliveries": 1,
     "sync-runs": 1,
 }
@@ -69,8 +70,9 @@ def test_list_query_count_is_pinned(client_staff, django_assert_num_queries, end
 
 # The lead, then one query per relation: custom values, their options, tags, lists,
 # sequences, memberships, transactions, calendar subscriptions, their events, survey
-# results, their answers, the answers' options, the latest activity.
-LEAD_DETAIL_QUERIES = 1 + 13
+# results, their answers, the answers' options, the affiliate/JV sign-ups (with their
+# products), the latest activity.
+LEAD_DETAIL_QUERIES = 1 + 14
 
 
 def _custom_value(lead):
@@ -94,6 +96,7 @@ LEAD_RELATIONS = {
     "transactions": lambda lead: f.TransactionFactory(lead=lead),
     "calendar_subscriptions": lambda lead: f.CalendarEventFactory(subscription__lead=lead),
     "survey_results": _survey_answer,
+    "signups": lambda lead: f.ProductSignupFactory(lead=lead),
     "activity": lambda lead: f.ActivityFactory(
         lead=lead, product=f.ProductFactory(), transaction=f.TransactionFactory()
     ),

@@ -10,7 +10,7 @@ from django.apps import apps
 from django.core.serializers.json import DjangoJSONEncoder
 
 from events.models import AuditDifference, AuditRun, DriftCause, SyncRun, SyncRunStatus
-from leads.models import Lead, LeadTag, MirrorStatus, Transaction
+from leads.models import Change, Lead, LeadTag, MirrorStatus, Transaction
 from tests.sync.mirror_check import mismatches
 
 from .conftest import audit, live_leads
@@ -96,6 +96,17 @@ def test_repair_applies_through_a_sync_run_and_a_second_audit_finds_nothing(tamp
     assert repair.arguments == {"audit_run": run.pk}
     assert repair.api_calls == 0  # the audit run counts the calls whose answers it applied
     assert f"Repaired 3 leads through sync run {repair.pk}." in output
+    # The history says what the repair changed back, and which sync run did it.
+    repaired = Change.objects.filter(source="snapshot", ref=repair.pk)
+    assert {(c.lead.kartra_id, c.kind, c.name) for c in repaired} == {
+        (lead, relation, name) for lead, relation, name, _ in tampered
+    }
+    renamed = next(c for c in repaired if c.name == "first_name")
+    assert renamed.old == "Tampered" and renamed.new not in ("", "Tampered")
+    tag = next(c for c in repaired if c.kind == "tag")
+    assert (tag.old, tag.new) == (None, "assigned")  # its row was deleted behind our back
+    sale = next(c for c in repaired if c.kind == "transaction")
+    assert sale.old is None and sale.new["transaction_type"] == "sale"
 
     output, status = audit("--all")
 

@@ -16,10 +16,16 @@ from .payloads import body
 
 pytestmark = pytest.mark.django_db
 
-#: Measured at 62 on SQLite and PostgreSQL for a batch with one delivery of every action
-#: for leads seen for the first time (60 for leads seen before), one of them the lookup of
-#: the batch's leads on the suppression list.
-CEILING = 62
+#: Measured at 65 on SQLite and PostgreSQL for a batch with one delivery of every action
+#: for leads seen for the first time (63 for leads seen before), one of them the lookup of
+#: the batch's leads on the suppression list. Subscriptions' facts cost two (their linked
+#: transactions read, the facts written: they replaced the cancellation's update) and
+#: affiliate/JV sign-ups one (their upsert). The change history costs a batch of new leads
+#: one statement (their changes' INSERT; on PostgreSQL one more, the lock that numbers them)
+#: and a batch of leads seen before 26 more: every part of its leads that a batch of every
+#: action writes, read before and after it (``leads.services.history``).
+CEILING = 65 + 2
+CEILING_AGAIN = 63 + 26 + 2
 
 
 def statements(captured) -> int:
@@ -67,4 +73,4 @@ def test_the_queries_of_a_batch_do_not_grow_with_its_deliveries_or_leads():
     ten_leads_again = _queries_of_one_batch()
 
     assert one_lead == ten_leads <= CEILING
-    assert one_lead_again == ten_leads_again <= CEILING
+    assert one_lead_again == ten_leads_again <= CEILING_AGAIN

@@ -26,6 +26,7 @@ from events.models import (
 from events.services import deliveries_process_batch, delivery_process, delivery_store
 from leads.models import Lead, LeadTag, Segment, Suppression, Transaction
 from leads.normalize import WEBHOOK_ACTIONS
+from tests.factories import ChangeFactory
 
 from .payloads import body
 
@@ -107,6 +108,11 @@ def mirror_both() -> dict[str, list[int]]:
         errors=[{"target": f"<{ERASED['email'].upper()}>", "error": "LeadNotFound"}],
     )  # fmt: skip
     Segment.objects.create(name="one person", filters="q=zeb.quixote%40example.org")
+    # The kept lead once held the erased person's email (an email that moved): its history.
+    ChangeFactory(
+        lead=Lead.objects.get(kartra_id=KEPT["id"]), kind="profile", name="email",
+        old=ERASED["email"], new=KEPT["email"],
+    )  # fmt: skip
     return ids
 
 

@@ -67,3 +67,22 @@ def test_unknown_action_bodies_go_after_their_days(retention):
     call_command("kartra_prune", "--older-than", "30d", stdout=StringIO())
 
     assert pruned() == {old} and young not in pruned()
+
+
+@pytest.mark.parametrize("days", [30, 0])
+def test_the_change_history_is_kept_for_its_days(settings, days):
+    from leads.models import Change
+    from tests.factories import ChangeFactory
+
+    settings.KARTRA_HISTORY_DAYS = days
+    now = timezone.now()
+    old = ChangeFactory(recorded_at=now - timedelta(days=31))
+    recent = ChangeFactory(recorded_at=now - timedelta(days=29))
+    out = StringIO()
+    call_command("kartra_prune", "--older-than", "90d", "--dry-run", stdout=out)
+    assert f"Would delete {1 if days else 2} changes" in out.getvalue()
+    assert Change.objects.count() == 2
+    call_command("kartra_prune", "--older-than", "90d", stdout=StringIO())
+    kept = set(Change.objects.values_list("pk", flat=True))
+    assert kept == ({recent.pk} if days else set())
+    assert old.pk not in kept

@@ -50,3 +50,54 @@ def test_0004_names_survey_types_and_gives_webhook_transactions_their_amount(at_
     old = migrate(BEFORE)
     types = dict(old.get_model("leads", "Survey").objects.values_list("name", "survey_type"))
     assert types == {"S": 1, "Q": 2, "U": None}
+
+
+def test_0012_computes_existing_subscriptions_facts_and_signups():
+    from leads.revenue import FACT_FIELDS
+
+    events = [
+        n for n in MigrationExecutor(connection).loader.graph.leaf_nodes() if n[0] == "events"
+    ]
+    old = migrate([("leads", "0011_change_history"), *events])
+    try:
+        Lead = old.get_model("leads", "Lead")
+        lead = Lead.objects.create(kartra_id=1)
+        product = old.get_model("leads", "Product").objects.create(kartra_id=77, name="Club")
+        observed = {"observed_at": timezone.now(), "observed_source": "webhook"}
+        sub = old.get_model("leads", "Subscription").objects.create(
+            kartra_id=7001, lead=lead, product=product, **observed
+        )
+        Transaction = old.get_model("leads", "Transaction")
+        sold = timezone.now() - timezone.timedelta(days=40)
+        for kartra_id, kind, days in ((1, "sale", 0), (2, "rebill", 30), (3, "failed", 35)):
+            Transaction.objects.create(
+                kartra_id=kartra_id, lead=lead, product=product, subscription=sub,
+                transaction_type=kind, amount=Decimal("20.00"), price_point="2",
+                transaction_date=sold + timezone.timedelta(days=days), **observed,
+            )  # fmt: skip
+        Activity = old.get_model("events", "Activity")
+        for action, days in (("affiliate_signup", 3), ("affiliate_signup", 1), ("jv_signup", 2)):
+            Activity.objects.create(
+                lead=lead, product=product, action=action,
+                occurred_at=timezone.now() - timezone.timedelta(days=days),
+            )  # fmt: skip
+
+        new = migrate([("leads", "0012_subscription_status"), *events])
+
+        row = new.get_model("leads", "Subscription").objects.get()
+        facts = {name: getattr(row, name) for name in FACT_FIELDS}
+        assert (facts["first_sale_kartra_id"], facts["last_payment_kartra_id"]) == (1, 2)
+        assert (facts["payments_made"], facts["failed_payments"], facts["price_point"]) == (
+            2, 1, "2",
+        )  # fmt: skip
+        assert facts["last_failure_kartra_id"] == 3 and facts["monthly_amount"] == Decimal("20")
+        signups = new.get_model("leads", "ProductSignup").objects.order_by("kind")
+        assert [(s.kind, s.product_id) for s in signups] == [
+            ("affiliate", product.pk),
+            ("jv", product.pk),
+        ]
+        first = Activity.objects.filter(action="affiliate_signup").order_by("occurred_at")[0]
+        assert signups[0].signed_up_at == first.occurred_at
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())

@@ -32,6 +32,7 @@ from .commerce import (
     TransactionBriefSerializer,
     TransactionSerializer,
 )
+from .history import ChangeSerializer
 from .lead import (
     CUSTOM_FIELDS_SCHEMA,
     LEAD_LIST_COLUMNS,
@@ -60,6 +61,7 @@ from .state import (
 )
 
 __all__ = [
+    "ChangeSerializer",
     "ANSWERS",
     "AssetSerializer",
     "CALENDAR_SUBSCRIPTION_FIELDS",

@@ -9,7 +9,9 @@ from kartra_mirror.api.serializers import (
     LeadBriefSerializer,
 )
 from leads.models import (
+    ProductSignup,
     Subscription,
+    SubscriptionStatus,
     Transaction,
 )
 
@@ -92,12 +94,64 @@ class TransactionSerializer(TransactionBriefSerializer):
 
 
 class SubscriptionSerializer(KartraSerializer):
+    """A subscription, its status as of the request (``leads.revenue``: derived from the
+    facts below, never stored) and the transaction that set it."""
+
     id = KartraIdField(allow_null=False)
     lead = LeadBriefSerializer(read_only=True)
     product = CatalogBriefSerializer(read_only=True, allow_null=True)
+    status = serializers.ChoiceField(
+        choices=SubscriptionStatus.choices,
+        read_only=True,
+        help_text="active, trial, failed_payment, cancelled or completed (see the README).",
+    )
+    status_set_by = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="Kartra's id of the transaction that set the status.",
+    )
+    status_since = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="That transaction's time."
+    )
 
     class Meta:
         model = Subscription
-        fields = ("id", "url", "lead", "product", "cancelled", "cancelled_at", "observed_at")
+        fields = (
+            "id",
+            "url",
+            "lead",
+            "product",
+            "price_point",
+            "status",
+            "status_set_by",
+            "status_since",
+            "first_sale_kartra_id",
+            "first_sale_at",
+            "payments_made",
+            "payments_left",
+            "last_payment_kartra_id",
+            "last_payment_at",
+            "failed_payments",
+            "last_failure_kartra_id",
+            "last_failure_at",
+            "trial_ends_at",
+            "cancelled",
+            "cancelled_at",
+            "cancellation_kartra_id",
+            "recurring_amount",
+            "billing_days",
+            "monthly_amount",
+            "observed_at",
+        )
         select_related = ("lead", "product")
         defer = LEAD_HEAVY
+
+
+class ProductSignupSerializer(serializers.ModelSerializer):
+    """A lead's affiliate or JV sign-up for a product."""
+
+    product = CatalogBriefSerializer(read_only=True)
+
+    class Meta:
+        model = ProductSignup
+        fields = ("kind", "product", "signed_up_at")

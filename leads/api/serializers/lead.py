@@ -17,6 +17,7 @@ from leads.models import (
     LeadTag,
     ListSubscription,
     MembershipAccess,
+    ProductSignup,
     SequenceSubscription,
     SurveyResult,
     Transaction,
@@ -24,6 +25,7 @@ from leads.models import (
 
 from .base import LATEST_ACTIVITY
 from .commerce import (
+    ProductSignupSerializer,
     TransactionBriefSerializer,
 )
 from .state import (
@@ -102,6 +104,7 @@ LEAD_RELATION_FIELDS = (
     "transactions",
     "calendar_subscriptions",
     "survey_results",
+    "signups",
     "latest_activity",
 )
 
@@ -142,6 +145,7 @@ class LeadDetailSerializer(KartraSerializer):
     transactions = TransactionBriefSerializer(many=True, read_only=True)
     calendar_subscriptions = LeadCalendarSubscriptionSerializer(many=True, read_only=True)
     survey_results = LeadSurveyResultSerializer(many=True, read_only=True)
+    signups = ProductSignupSerializer(source="product_signups", many=True, read_only=True)
     latest_activity = serializers.SerializerMethodField()
 
     class Meta:
@@ -226,6 +230,10 @@ class LeadDetailSerializer(KartraSerializer):
                 CalendarSubscription.objects.select_related("calendar", "calendar_class")
                 .prefetch_related("events")
                 .order_by("-id"),
+            ),
+            Prefetch(
+                "product_signups",
+                ProductSignup.objects.select_related("product").order_by("kind", "signed_up_at"),
             ),
             Prefetch(
                 "survey_results",
