@@ -5,14 +5,13 @@ import json
 
 from django.contrib import admin
 from django.core.serializers.json import DjangoJSONEncoder
-from django.urls import reverse
 from django.utils.html import format_html
 
-from leads.models import Change, Source
+from leads.models import Change
 
 from .base import MirrorAdmin, admin_link, pre, short_datetime
 from .search import LeadSearchMixin
-from .timeline import change_value
+from .timeline import change_origin, change_value
 
 
 @admin.register(Change)
@@ -43,12 +42,8 @@ class ChangeAdmin(LeadSearchMixin, MirrorAdmin):
 
     @admin.display(description="made by")
     def by(self, obj: Change) -> str:
-        names = {Source.WEBHOOK: "events_delivery", Source.SNAPSHOT: "events_syncrun"}
-        if obj.ref is None or obj.source not in names:
-            return obj.get_source_display()
-        url = reverse(f"admin:{names[obj.source]}_change", args=[obj.ref])
-        what = "delivery" if obj.source == Source.WEBHOOK else "sync run"
-        return format_html('<a href="{}">{} {}</a>', url, what, obj.ref)
+        by, url = change_origin(obj)
+        return format_html('<a href="{}">{}</a>', url, by) if url else by
 
     @admin.display(description="before")
     def old_pretty(self, obj: Change) -> str:

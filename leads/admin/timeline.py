@@ -251,12 +251,7 @@ def change_entries(lead: Lead, position: Position | None, limit: int) -> Iterabl
         .order_by("-observed_at", "-pk")[:limit]
     )
     for row in rows:
-        if row.source == Source.WEBHOOK and row.ref is not None:
-            by, url = f"delivery {row.ref}", admin_url("events_delivery", row.ref)
-        elif row.source == Source.SNAPSHOT and row.ref is not None:
-            by, url = f"refresh (sync run {row.ref})", admin_url("events_syncrun", row.ref)
-        else:
-            by, url = row.get_source_display(), ""
+        by, url = change_origin(row)
         subject = row.name.replace("_", " ") if row.kind == ChangeKind.PROFILE else row.name
         yield Entry(
             at=row.observed_at,
@@ -267,6 +262,15 @@ def change_entries(lead: Lead, position: Position | None, limit: int) -> Iterabl
             detail=f"by {by}",
             url=url,
         )
+
+
+def change_origin(change: Change) -> tuple[str, str]:
+    """What made ``change``, in words, and its admin page ("" when it has none)."""
+    if change.ref is not None and change.source == Source.WEBHOOK:
+        return f"delivery {change.ref}", admin_url("events_delivery", change.ref)
+    if change.ref is not None and change.source == Source.SNAPSHOT:
+        return f"refresh (sync run {change.ref})", admin_url("events_syncrun", change.ref)
+    return change.get_source_display(), ""
 
 
 def change_value(value) -> str:

@@ -3,32 +3,23 @@ webhook URL and IPNs to the IPN URL of the real endpoints; the mirrored transact
 match the fake's truth (amounts, types, subscription links, parents)."""
 
 from collections import Counter
-from urllib.parse import parse_qsl
 
 import pytest
 
 from events.models import Delivery
-from kartra_mirror.kartra.fake import FakeAccount, post_ipn, post_webhook
+from kartra_mirror.kartra.fake import FakeAccount
 from leads.models import Transaction
 from tests.conftest import FAKE_ANCHOR
 
-from .conftest import TOKEN
+from .conftest import Player
 
 pytestmark = pytest.mark.django_db
 
 
 def test_played_ipns_mirror_the_fakes_transactions(client):
     account = FakeAccount.generate(15, seed=8, anchor=FAKE_ANCHOR)
-    account.ipn_outbox = []
-    sent: list[int] = []
-
-    def send(webhook: dict | None) -> None:
-        if webhook is not None:
-            response = post_webhook(f"/webhooks/kartra/{TOKEN}/", webhook, client=client)
-            assert response.status_code == 200
-        for ipn in account.take_ipns():
-            assert post_ipn(f"/webhooks/kartra/{TOKEN}/ipn/", ipn, client=client).status_code == 200
-            sent.append(int(dict(parse_qsl(ipn))["transaction_id"]))
+    send = Player(account, client)
+    sent = send.sent
 
     # A subscription bought, rebilled and failed in the played week, then a week of activity.
     product = next(p for p in account.products.values() if p.price_points[-1].recurring)

@@ -3,18 +3,17 @@ rebills, failed rebills, cancellations) through the real endpoints; the mirror's
 each subscription's status, payments and monthly amount must match the fake's truth."""
 
 from decimal import Decimal
-from urllib.parse import parse_qsl
 
 import pytest
 
 from events.models import Delivery
-from kartra_mirror.kartra.fake import FakeAccount, post_ipn, post_webhook
+from kartra_mirror.kartra.fake import FakeAccount
 from leads.models import ProductSignup, Subscription, SubscriptionStatus, Transaction
 from leads.revenue import money_totals
 from leads.selectors import subscription_totals, subscriptions_with_status
 from tests.conftest import FAKE_ANCHOR
 
-from .conftest import TOKEN
+from .conftest import Player
 
 pytestmark = pytest.mark.django_db
 
@@ -48,16 +47,8 @@ def _expected_status(account: FakeAccount, lead, sub) -> str:
 
 def test_played_week_gives_the_fakes_revenue_and_subscription_statuses(client):
     account = FakeAccount.generate(15, seed=8, anchor=FAKE_ANCHOR)
-    account.ipn_outbox = []
-    sent: list[int] = []
-
-    def send(webhook: dict | None) -> None:
-        if webhook is not None:
-            response = post_webhook(f"/webhooks/kartra/{TOKEN}/", webhook, client=client)
-            assert response.status_code == 200
-        for ipn in account.take_ipns():
-            assert post_ipn(f"/webhooks/kartra/{TOKEN}/ipn/", ipn, client=client).status_code == 200
-            sent.append(int(dict(parse_qsl(ipn))["transaction_id"]))
+    send = Player(account, client)
+    sent = send.sent
 
     # A subscription bought, rebilled, failed and collected again; another failed last;
     # then a week of the account's activity.
