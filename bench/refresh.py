@@ -9,7 +9,7 @@ migrates the one named (its name must hold "bench"), empties the mirror's tables
 events apps) before each part, and seeds a second one, ``<name>_due``, once with a million
 leads (a marker row remembers it; ``--reseed`` starts over). Three parts (``--parts``):
 
-**rate**: the project's fake Kartra (``kartra_mirror.kartra.fake``) serves ``--leads`` leads
+**rate**: the project's fake Kartra (``kartra_fake``) serves ``--leads`` leads
 over loopback, in a process of its own, enforcing 20 calls in any rolling second per App id
 (HTTP 429 beyond), as Kartra does. Each scenario refreshes every lead once at R =
 ``KARTRA_API_RATE`` = 20 and reads the fake's log: the sustained call rate (calls from the
@@ -23,8 +23,10 @@ first to the last, catalogue calls included) as a fraction of R, and the 429s it
 
 **apply**: the same leads' ``lead_details`` rendered beforehand and served by a stub client
 at once (no limiter, no HTTP): ``leads_refresh`` as a sync runs it (calls in threads, answers
-applied in batches), on the first sight of the leads and on a refresh of them, in leads per
-second, against the same refresh applying one snapshot per transaction (the baseline).
+applied in batches), on the first sight of the leads, on a refresh of them (Kartra answers
+as before), and on a refresh after every lead changed in Kartra (another first name, one
+tag more), in leads per second, against the same refreshes applying one snapshot per
+transaction (the baseline).
 
 **due**: ``leads_due`` choosing a refresh pass's batch (``refresh_budget`` of one
 ``KARTRA_REFRESH_INTERVAL``) among a million leads spread over the four classes of the due
@@ -109,9 +111,9 @@ def migrate(url: str) -> None:
 def serve_fake(port: int, leads: int) -> None:
     """(Child process.) Serve the fake on ``port`` and answer commands on stdin: ``reset``
     forgets the log and the rate windows, ``log`` prints the log as one JSON line."""
-    from kartra_mirror.kartra.fake import FakeAccount, FakeKartra
+    from kartra_fake import FakeKartra, generate_account
 
-    fake = FakeKartra(FakeAccount.generate(leads, seed=SEED), rate_limit=RATE, port=port,
+    fake = FakeKartra(generate_account(leads, seed=SEED), rate_limit=RATE, port=port,
                       **CREDENTIALS)  # fmt: skip
     with fake:
         print(fake.base_url, flush=True)
@@ -296,12 +298,17 @@ def apply_once(details: dict[int, dict], *, batch: int) -> tuple[float, object]:
 
 
 def part_apply(count: int) -> list[dict]:
-    from kartra_mirror.kartra.fake import FakeAccount
+    from kartra_fake import generate_account, lead_details
     from leads.services.sync import APPLY_BATCH
 
-    account = FakeAccount.generate(count, seed=SEED)
-    details = {lead.id: account.lead_details(lead.id) for lead in account.leads.values()
-               if not lead.deleted}  # fmt: skip
+    account = generate_account(count, seed=SEED)
+    live = [lead for lead in account.leads.values() if not lead.deleted]
+    details = {lead.id: lead_details(account, lead) for lead in live}
+    # Every lead changed in Kartra since: another first name and one tag more.
+    for lead in live:
+        account.edit_lead(lead.id, first_name=f"{lead.first_name} (edited)")
+        account.assign_tag(lead.id, next(t for t in sorted(account.tags) if t not in lead.tags))
+    changed = {lead.id: lead_details(account, lead) for lead in live}
     # The baseline takes about 25 ms a lead: a few hundred leads give its rate.
     few = dict(list(details.items())[:BASELINE_LEADS])
     results = []
@@ -312,9 +319,13 @@ def part_apply(count: int) -> list[dict]:
         again, run = apply_once(leads, batch=batch)
         if run.leads_failed or run.leads_refreshed + run.leads_unchanged != len(leads):
             raise HarnessError(f"{name}: the refresh did not apply every lead ({run.status})")
-        results.append({"name": name, "first": first, "refresh": again, "leads": len(leads)})
-        print(f"  {name}: {first:.0f} leads/s first sight, {again:.0f} leads/s refresh",
-              flush=True)  # fmt: skip
+        edited, run = apply_once({i: changed[i] for i in leads}, batch=batch)
+        if run.leads_failed or run.leads_refreshed != len(leads):
+            raise HarnessError(f"{name}: the changed leads were not all applied ({run.status})")
+        results.append({"name": name, "first": first, "refresh": again, "changed": edited,
+                        "leads": len(leads)})  # fmt: skip
+        print(f"  {name}: {first:.0f} leads/s first sight, {again:.0f} leads/s refresh, "
+              f"{edited:.0f} leads/s refresh of changed leads", flush=True)  # fmt: skip
     return results
 
 
@@ -444,9 +455,10 @@ def report_rate(results: list[dict]) -> list[tuple[str, bool]]:
 
 def report_apply(results: list[dict]) -> list[tuple[str, bool]]:
     print("\nSnapshots applied, no limiter (answers rendered beforehand), PostgreSQL")
-    print(f"{'how':<34}{'leads':>7}{'first sight/s':>15}{'refresh/s':>11}{'ratio':>7}  goal")
-    print("-" * 81)
-    baseline = results[-1]["refresh"] or 1.0
+    print(f"{'how':<34}{'leads':>7}{'first sight/s':>15}{'refresh/s':>11}{'ratio':>7}"
+          f"{'changed/s':>11}{'ratio':>7}  goal")  # fmt: skip
+    print("-" * 99)
+    baseline = results[-1]
     goals = []
     for r in results:
         ok = r["refresh"] >= GOAL_APPLY
@@ -454,7 +466,8 @@ def report_apply(results: list[dict]) -> list[tuple[str, bool]]:
         if mark:
             goals.append(("apply rate", ok))
         print(f"{r['name']:<34}{r['leads']:>7}{r['first']:>15.0f}{r['refresh']:>11.0f}"
-              f"{r['refresh'] / baseline:>6.1f}x  {mark}")  # fmt: skip
+              f"{r['refresh'] / (baseline['refresh'] or 1):>6.1f}x{r['changed']:>11.0f}"
+              f"{r['changed'] / (baseline['changed'] or 1):>6.1f}x  {mark}")  # fmt: skip
     return goals
 
 
@@ -515,9 +528,9 @@ def main() -> None:
 
             django.setup()
             if fake is not None:
-                from kartra_mirror.kartra.fake import FakeAccount
+                from kartra_fake import generate_account
 
-                ids = [lead.id for lead in FakeAccount.generate(args.leads, seed=SEED).leads
+                ids = [lead.id for lead in generate_account(args.leads, seed=SEED).leads
                        .values()]  # fmt: skip
                 print(f"rate: {len(ids)} leads at R = {RATE}/s", flush=True)
                 goals += report_rate(part_rate(fake, ids, args.redis))

@@ -111,9 +111,14 @@ def bar_chart(
     width: int = 640,
     height: int = 200,
     value_text: Callable[[Number], str] = lambda value: f"{value:,}",
+    day_label: Callable[[date], str] = lambda day: f"{day:%d %b}",
+    day_title: Callable[[date], str] = lambda day: f"{day:%a %d %b}",
+    label_every: int = 7,
 ) -> Chart:
     """Stacked bars per day (positive values up from zero, negative ones down) and an
-    optional line on the same scale, e.g. failures over deliveries."""
+    optional line on the same scale, e.g. failures over deliveries. The x axis labels
+    every ``label_every``-th day, counted back from the last, with ``day_label``; a bar's
+    tooltip names its day with ``day_title`` (months, for a chart of months)."""
     left, right, top, bottom = 44, 8, 8, 22
     plot_width, plot_height = width - left - right, height - top - bottom
     up = [sum(max(float(s.values[i]), 0) for s in series) for i in range(len(days))]
@@ -162,12 +167,12 @@ def bar_chart(
                     width=_fmt(bar_width),
                     height=_fmt(max(y2 - y1, 0.5)),
                     color=serie.color,
-                    title=f"{day:%a %d %b}: {serie.name} {value_text(serie.values[index])}",
+                    title=f"{day_title(day)}: {serie.name} {value_text(serie.values[index])}",
                 )
             )
-        if index % 7 == (len(days) - 1) % 7:
+        if index % label_every == (len(days) - 1) % label_every:
             chart.x_labels.append(
-                Label(x=_fmt(x + bar_width / 2), y=_fmt(height - 6), text=f"{day:%d %b}")
+                Label(x=_fmt(x + bar_width / 2), y=_fmt(height - 6), text=day_label(day))
             )
     if line is not None:
         chart.line_color = line.color
@@ -177,7 +182,7 @@ def bar_chart(
                 Point(
                     x=_fmt(x),
                     y=_fmt(y_of(line_values[index])),
-                    title=f"{day:%a %d %b}: {line.name} {value_text(line.values[index])}",
+                    title=f"{day_title(day)}: {line.name} {value_text(line.values[index])}",
                 )
             )
         chart.line_points = " ".join(f"{point.x},{point.y}" for point in chart.line)

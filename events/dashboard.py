@@ -24,7 +24,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from leads.models import Lead, Transaction, TransactionType
-from leads.revenue import money_sums
+from leads.revenue import money_sums, mrr_series
 from leads.selectors import subscription_totals
 from leads.services.due import ACTIVE_STALE, NEVER, REQUESTED, STALE, due_backlog
 
@@ -202,8 +202,28 @@ def churn_chart(window: Window) -> Chart:
 
 def subscriptions_health(*, now: datetime | None = None) -> dict[str, Any]:
     """MRR now and the subscriptions in each status (``leads.selectors.subscription_totals``):
-    one query. MRR is as of now only: the mirror keeps no history of the amounts."""
+    one query. Its history is ``mrr_chart``'s, derived from the subscriptions' facts."""
     return subscription_totals(now=now)
+
+
+def mrr_chart(*, now: datetime | None = None) -> Chart:
+    """MRR at the end of each of the last 12 months and now (``leads.revenue.mrr_series``,
+    one query); the last bar is the MRR figure above it."""
+    points = mrr_series(now=now)
+    months, now_point = points[:-1], points[-1]
+    today = now_point[0]
+    return bar_chart(
+        f"MRR at the end of each month ({now_point[1]:,.2f} now)",
+        [day for day, _ in points],
+        [
+            Series("MRR at the month's end", [amount for _, amount in months] + [0], PALETTE[0]),
+            Series("MRR now", [0] * len(months) + [now_point[1]], PALETTE[3]),
+        ],
+        value_text=lambda value: f"{value:,.2f}",
+        day_label=lambda day: "now" if day == today else f"{day:%b '%y}",
+        day_title=lambda day: f"{day:%a %d %b}" if day == today else f"end of {day:%B %Y}",
+        label_every=1,
+    )
 
 
 def sync_chart(window: Window, audits: Sequence[dict] = ()) -> Chart:
@@ -320,8 +340,8 @@ def duration_text(duration: timedelta | None) -> str:
 
 def dashboard(*, now: datetime | None = None, days: int = DAYS) -> dict[str, Any]:
     """Everything the dashboard shows: four charts, the sync health figures, MRR and the
-    subscriptions by status (with the chart of failed payments and cancellations), and the
-    drift from Kartra (its chart and the last audit)."""
+    subscriptions by status (with the charts of failed payments and cancellations and of
+    MRR over the last 12 months), and the drift from Kartra (its chart and the last audit)."""
     window = Window.last(days, now=now)
     audits = audit_rows(window)
     return {
@@ -332,7 +352,11 @@ def dashboard(*, now: datetime | None = None, days: int = DAYS) -> dict[str, Any
             sync_chart(window, audits),
         ],
         "health": sync_health(now=now),
-        "subscriptions": {**subscriptions_health(now=now), "chart": churn_chart(window)},
+        "subscriptions": {
+            **subscriptions_health(now=now),
+            "chart": churn_chart(window),
+            "mrr_chart": mrr_chart(now=now),
+        },
         "drift": {
             "chart": drift_chart(window, audits),
             "last": AuditRun.objects.order_by("-started_at", "-id").first(),

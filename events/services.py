@@ -29,7 +29,7 @@ from leads.services.changes import ChangeSet, changes_apply
 from leads.services.history import HistoryWatch, history_record
 from leads.services.lead import leads_lock, leads_save
 from leads.services.observation import Observation
-from leads.services.upsert import insert_row, objects_update
+from leads.services.upsert import insert_row, objects_update, rows_insert
 
 from .appliers import APPLIERS, ActivityTarget
 from .erasure import deliveries_suppress
@@ -342,21 +342,21 @@ def _activities_write(deliveries, events, targets, written, leads) -> None:
         if target.describe is not None:
             details.update(target.describe(written))
         rows.append(
-            Activity(
-                delivery=delivery,
-                lead=leads[event.lead.kartra_id],
-                action=event.action[:64],
-                occurred_at=delivery.received_at,
-                asset=assets.get(target.asset) if target.asset else None,
-                product_id=product,
-                transaction=purchase,
-                points=target.points,
-                details=details,
-                probable_duplicate=delivery.probable_duplicate_of_id is not None,
-            )
+            {
+                "delivery_id": delivery.pk,
+                "lead_id": leads[event.lead.kartra_id].pk,
+                "action": event.action[:64],
+                "occurred_at": delivery.received_at,
+                "asset_id": assets[target.asset].pk if target.asset else None,
+                "product_id": product,
+                "transaction_id": purchase.pk if purchase is not None else None,
+                "points": target.points,
+                "details": details,
+                "probable_duplicate": delivery.probable_duplicate_of_id is not None,
+            }
         )
     Activity.objects.filter(delivery__in=deliveries).delete()
-    Activity.objects.bulk_create(rows)
+    rows_insert(Activity, rows)
 
 
 def _leads_touched(deliveries, events, leads: dict[int, Lead], fields: list[str]) -> None:

@@ -1,5 +1,5 @@
 """The one-command demo: with no Kartra credentials configured, ``kartra_serve`` mirrors a
-generated account held by the built-in fake Kartra (``kartra_mirror.kartra.fake``).
+generated account held by the built-in fake Kartra (``kartra_fake``).
 
 The fake runs on loopback; the mirror's client is pointed at it for this process only. Its
 account's activity is played as webhook deliveries through the mirror's real endpoint over
@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from events.drain import deliveries_drain
 from events.models import SyncRun, SyncRunStatus
-from kartra_mirror.kartra.fake import FakeAccount, FakeKartra, post_webhook
+from kartra_fake import FakeAccount, FakeKartra, generate_account, play_events, post_webhook
 from leads.models import Lead
 from leads.services.catalog_sync import catalog_sync_into
 from leads.services.importing import LeadRef, leads_import
@@ -82,7 +82,7 @@ def demo_start(
     made up for the session when none is configured.
     """
     anchor = anchor or demo_anchor()
-    account = FakeAccount.generate(leads, seed=seed, anchor=anchor)
+    account = generate_account(leads, seed=seed, anchor=anchor)
     credentials = {
         "app_id": "demo-app",
         "api_key": secrets.token_hex(8),
@@ -131,7 +131,7 @@ def demo_seed(
         "anchor": account.anchor.isoformat(),
     }
     if demo_state() == "seeded":
-        for _ in account.play(events, seed=seed):
+        for _ in play_events(account, events, seed=seed):
             pass  # the mirror already has these; bring the fake to the same state
         say("Demo data already in place; the refresh loop keeps it current.")
         return
@@ -181,7 +181,7 @@ def _deliveries_play(
         # A connection per delivery: on a kept-alive connection the development server's
         # answers arrive some 40 ms late (measured; a delayed-ACK stall), on a new one in 3 ms.
         with httpx.Client(timeout=30, headers={"Connection": "close"}) as http:
-            for _mutation, body in account.play(events, seed=seed):
+            for _mutation, body in play_events(account, events, seed=seed):
                 response = post_webhook(url, body, client=http)
                 if response.status_code != 200:
                     failures[response.status_code] += 1

@@ -9,7 +9,7 @@ and a caller knows.
 from __future__ import annotations
 
 from django import forms
-from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import Q, QuerySet, Value
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact
 from django_filters import rest_framework as filters
@@ -55,7 +55,12 @@ from leads.models import (
     Transaction,
     TransactionType,
 )
-from leads.selectors import leads_signed_up, leads_with_custom_value
+from leads.selectors import (
+    held_condition,
+    lead_rows,
+    leads_signed_up,
+    leads_with_custom_value,
+)
 
 MATCH_CHOICES = (("all", "all of them"), ("any", "any of them"))
 
@@ -68,12 +73,6 @@ class LeadFilterForm(forms.Form):
         if data.get("custom_value") and not data.get("custom_field"):
             self.add_error("custom_value", "Give `custom_field` too: the field of this value.")
         return data
-
-
-def related_exists(model, *conditions: Q, **lookups) -> Exists:
-    """``EXISTS (a row of model for this lead matching the conditions)``: no duplicate
-    leads, unlike a join, and PostgreSQL can run it as a semi-join from either side."""
-    return Exists(model.objects.filter(*conditions, lead=OuterRef("pk"), **lookups))
 
 
 def catalog_pks(model, names: list[str], ids: list[int]) -> list[set[int]]:
@@ -93,19 +92,20 @@ def catalog_pks(model, names: list[str], ids: list[int]) -> list[set[int]]:
     return by_name + [{pk for pk, _, kartra_id in rows if kartra_id == i} for i in ids]
 
 
-def holds_all(queryset: QuerySet, model, field: str, groups: list[set[int]], **lookups):
-    """Leads holding, for every group, one of its rows."""
+def holds_all(queryset: QuerySet, model, field: str, groups: list[set[int]], held: Q):
+    """Leads with, for every group, a row of ``model`` pointing at one of its rows and
+    matching ``held`` (``leads.selectors.held_condition``, or a status asked for)."""
     for pks in groups:
-        queryset = queryset.filter(related_exists(model, **{f"{field}__in": pks}, **lookups))
+        queryset = queryset.filter(lead_rows(model, held, **{f"{field}__in": pks}))
     return queryset if all(groups) else queryset.none()
 
 
-def holds_any(queryset: QuerySet, model, field: str, groups: list[set[int]], **lookups):
-    """Leads holding one row of any group."""
+def holds_any(queryset: QuerySet, model, field: str, groups: list[set[int]], held: Q):
+    """Leads with a row of ``model`` pointing at a row of any group and matching ``held``."""
     pks = set().union(*groups)
     if not pks:
         return queryset.none()
-    return queryset.filter(related_exists(model, **{f"{field}__in": pks}, **lookups))
+    return queryset.filter(lead_rows(model, held, **{f"{field}__in": pks}))
 
 
 class LeadFilterSet(MirrorFilterSet):
@@ -150,10 +150,21 @@ class LeadFilterSet(MirrorFilterSet):
         "a membership only, so with `membership`/`membership_id` the level of those.",
     )
     product = NamesFilter(
-        method="filter_products", help_text="Bought the product of this name (a sale)."
+        method="filter_products",
+        help_text="Bought the product of this name: a sale or a rebill of it (a refund does "
+        "not undo a purchase).",
     )
     product_id = IdsFilter(
-        method="filter_products", help_text="Bought the product of this Kartra id (a sale)."
+        method="filter_products",
+        help_text="Bought the product of this Kartra id: a sale or a rebill of it.",
+    )
+    calendar = NamesFilter(
+        method="filter_calendars",
+        help_text="Registered (active, pending or completed) to the calendar of this name.",
+    )
+    calendar_id = IdsFilter(
+        method="filter_calendars",
+        help_text="Registered (active, pending or completed) to the calendar of this Kartra id.",
     )
     transaction_type = filters.ChoiceFilter(
         choices=TransactionType.choices,
@@ -236,6 +247,8 @@ class LeadFilterSet(MirrorFilterSet):
             "membership_level_id",
             "product",
             "product_id",
+            "calendar",
+            "calendar_id",
             "transaction_type",
             "affiliate_product_id",
             "jv_product_id",
@@ -277,15 +290,15 @@ class LeadFilterSet(MirrorFilterSet):
             return queryset  # applied with the names
         groups = catalog_pks(Tag, names, ids)
         match = holds_any if self.form.cleaned_data.get("tag_match") == "any" else holds_all
-        return match(queryset, LeadTag, "tag", groups, active=True)
+        return match(queryset, LeadTag, "tag", groups, held_condition(LeadTag))
 
     def filter_lists(self, queryset: QuerySet, name: str, value) -> QuerySet:
         names, ids = self._values("list", "list_id")
         if name == "list_id" and names:
             return queryset
-        return holds_any(
-            queryset, ListSubscription, "list", catalog_pks(List, names, ids), active=True
-        )
+        groups = catalog_pks(List, names, ids)
+        held = held_condition(ListSubscription)
+        return holds_any(queryset, ListSubscription, "list", groups, held)
 
     def filter_sequences(self, queryset: QuerySet, name: str, value) -> QuerySet:
         names, ids = self._values("sequence", "sequence_id")
@@ -293,11 +306,12 @@ class LeadFilterSet(MirrorFilterSet):
         first = "sequence" if names else "sequence_id" if ids else "sequence_status"
         if name != first:
             return queryset
-        lookups = {"status": status} if status else {}
+        # In the sequence in any status, unless one is asked (``active``: held_condition's).
+        condition = Q(status=status) if status else Q()
         if not (names or ids):
-            return queryset.filter(related_exists(SequenceSubscription, **lookups))
+            return queryset.filter(lead_rows(SequenceSubscription, condition))
         groups = catalog_pks(Sequence, names, ids)
-        return holds_any(queryset, SequenceSubscription, "sequence", groups, **lookups)
+        return holds_any(queryset, SequenceSubscription, "sequence", groups, condition)
 
     def filter_memberships(self, queryset: QuerySet, name: str, value) -> QuerySet:
         names, ids, level_ids = self._values("membership", "membership_id", "membership_level_id")
@@ -309,21 +323,30 @@ class LeadFilterSet(MirrorFilterSet):
                 memberships = set().union(*catalog_pks(Membership, names, ids))
                 levels = levels.filter(membership__in=memberships)
             pks = set(levels.values_list("pk", flat=True))
-            return holds_any(queryset, MembershipAccess, "level", [pks], active=True)
+            held = held_condition(MembershipAccess)
+            return holds_any(queryset, MembershipAccess, "level", [pks], held)
         groups = catalog_pks(Membership, names, ids)
-        return holds_any(queryset, MembershipAccess, "membership", groups, active=True)
+        return holds_any(
+            queryset, MembershipAccess, "membership", groups, held_condition(MembershipAccess)
+        )
 
     def filter_products(self, queryset: QuerySet, name: str, value) -> QuerySet:
         names, ids = self._values("product", "product_id")
         if name == "product_id" and names:
             return queryset
         groups = catalog_pks(Product, names, ids)
-        return holds_any(
-            queryset, Transaction, "product", groups, transaction_type=TransactionType.SALE
-        )
+        return holds_any(queryset, Transaction, "product", groups, held_condition(Transaction))
+
+    def filter_calendars(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        names, ids = self._values("calendar", "calendar_id")
+        if name == "calendar_id" and names:
+            return queryset
+        groups = catalog_pks(Calendar, names, ids)
+        held = held_condition(CalendarSubscription)
+        return holds_any(queryset, CalendarSubscription, "calendar", groups, held)
 
     def filter_transaction_type(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(related_exists(Transaction, transaction_type=value))
+        return queryset.filter(lead_rows(Transaction, transaction_type=value))
 
     #: The sign-up filters, in the order one of them applies them all.
     SIGNUP_FILTERS = (

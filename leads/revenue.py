@@ -4,7 +4,7 @@ subscription's transactions say of it (its facts, its status) and what it adds t
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,8 +22,9 @@ from django.db.models import (
     When,
 )
 from django.db.models.functions import Abs, Coalesce
+from django.utils import timezone
 
-from leads.models import SubscriptionStatus, TransactionType
+from leads.models import Subscription, SubscriptionStatus, TransactionType
 
 SALE_TYPES = (TransactionType.SALE, TransactionType.REBILL)
 REFUND_TYPES = (
@@ -79,6 +80,16 @@ MONTH_SLACK_DAYS = 3
 #: than two payments): a month, Kartra's usual rebill cycle.
 DEFAULT_BILLING_DAYS = 30
 CENT = Decimal("0.01")
+
+#: The transaction types a subscription's facts are made of. One of them observed without a
+#: subscription id (``get_lead`` sends none) is linked to its lead's one subscription of its
+#: product and price point (``leads.services.commerce.transactions_write``).
+SUBSCRIPTION_TYPES = (
+    TransactionType.SALE,
+    TransactionType.REBILL,
+    TransactionType.FAILED,
+    TransactionType.CANCELLATION,
+)
 
 #: The transaction columns ``subscription_facts`` reads.
 FACT_SOURCES = (
@@ -299,3 +310,73 @@ def mrr_sum() -> Coalesce:
     see :func:`monthly_amount`). Trials (not paying yet), failed payments (not collected),
     cancelled and completed subscriptions count nothing; a trial counts once it has ended."""
     return Coalesce(Sum("monthly_amount", filter=Q(status=SubscriptionStatus.ACTIVE)), ZERO)
+
+
+def _counted_before(end: datetime) -> Case:
+    """A subscription's ``monthly_amount`` if it was active just before ``end``, else 0,
+    for ``Sum``: started (first sale, else a payment: only rebills may be known) before
+    ``end``, and by then not cancelled, not failed, not completed and not in a trial, by
+    the rules of ``_status_rules`` with each event dated before ``end``."""
+    rules = {status: condition for status, condition, _, _ in _status_rules(end)}
+    ended = [
+        rules[SubscriptionStatus.CANCELLED]
+        & (Q(cancelled_at__isnull=True) | Q(cancelled_at__lt=end)),
+        rules[SubscriptionStatus.FAILED_PAYMENT] & Q(last_failure_at__lt=end),
+        rules[SubscriptionStatus.COMPLETED]
+        & (Q(last_payment_at__isnull=True) | Q(last_payment_at__lt=end)),
+        rules[SubscriptionStatus.TRIAL],
+    ]
+    started = Q(first_sale_at__lt=end) | Q(first_sale_at__isnull=True, last_payment_at__lt=end)
+    money = DecimalField(max_digits=14, decimal_places=2)
+    # Conditions only in WHEN, first match wins (as in the status annotations): a NULL
+    # fact falls through rather than being negated.
+    return Case(
+        *[When(condition, then=ZERO) for condition in ended],
+        When(started, then=F("monthly_amount")),
+        default=ZERO,
+        output_field=money,
+    )
+
+
+def month_starts(now: datetime, months: int) -> list[datetime]:
+    """The ends of the last ``months`` whole months before ``now``'s, oldest first, each as
+    the first instant (in the current time zone) of the month after it: in December 2026,
+    12 gives 1 Jan 2026 ... 1 Dec 2026, the ends of December 2025 ... November 2026."""
+    local = timezone.localtime(now)
+    year, month = local.year, local.month
+    starts = []
+    for back in range(months - 1, -1, -1):
+        y, m = divmod(year * 12 + month - 1 - back, 12)
+        starts.append(timezone.make_aware(datetime(y, m + 1, 1)))
+    return starts
+
+
+def mrr_series(
+    queryset: QuerySet | None = None, *, now: datetime | None = None, months: int = 12
+) -> list[tuple[date, Decimal]]:
+    """MRR at the end of each of the last ``months`` whole months, then now, oldest first,
+    over the subscriptions ``queryset`` (every one by default): one query.
+
+    Derived on read from each subscription's stored facts, with the status rules of
+    ``_status_rules``: a month counts a subscription's ``monthly_amount`` when its first
+    sale (else a payment) came before the month ended and, by then, it had not been
+    cancelled, had no unrecovered failure, had not made its last payment of a plan that
+    ended (``payments_left`` 0) and was not in a trial. The mirror keeps one monthly
+    amount and the last failure of each subscription, not their history: a past month
+    counts today's amount, and a failure later recovered does not count against it. The
+    last point is ``mrr_sum`` as of ``now``: the dashboard's MRR, to the cent.
+
+    Each point is dated by its month's last day; the last by ``now``'s date.
+    """
+    now = now or timezone.now()
+    queryset = Subscription.objects.all() if queryset is None else queryset
+    ends = month_starts(now, months)
+    sums = {f"m{n}": Coalesce(Sum(_counted_before(end)), ZERO) for n, end in enumerate(ends)}
+    totals = queryset.annotate(**subscription_status_annotations(now)).aggregate(
+        now=mrr_sum(), **sums
+    )
+    points = [
+        (timezone.localtime(end).date() - timedelta(days=1), totals[f"m{n}"] or Decimal("0"))
+        for n, end in enumerate(ends)
+    ]
+    return [*points, (timezone.localdate(now), totals["now"] or Decimal("0"))]

@@ -1,5 +1,9 @@
-"""Reads over leads and segments shared by the admin and the API: a rule such as "has this
-value in a custom field" or "may edit this segment" is written once, here."""
+"""Reads over leads and segments shared by the admin and the API: a rule such as "holds this
+tag", "bought this product", "has this value in a custom field" or "may edit this segment" is
+written once, here.
+
+What the transactions mean (which are sales and refunds, what each moved) is
+``leads.revenue``'s: ``SALE_TYPES``, ``REFUND_TYPES``, ``transaction_amount``."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import Count, Exists, Model, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import MD5, Lower
 from django.db.models.lookups import Exact
 from django.utils import timezone
@@ -16,16 +20,84 @@ from django.utils import timezone
 from leads.models import (
     CHOICE_FIELD_TYPES,
     TEXT_FIELD_TYPES,
+    CalendarStatus,
+    CalendarSubscription,
     Change,
     CustomField,
     CustomFieldValue,
     Lead,
+    LeadTag,
+    ListSubscription,
+    MembershipAccess,
     ProductSignup,
     Segment,
+    SequenceStatus,
+    SequenceSubscription,
     Subscription,
     SubscriptionStatus,
+    SurveyResult,
+    Transaction,
 )
-from leads.revenue import mrr_sum, subscription_status_annotations
+from leads.revenue import SALE_TYPES, mrr_sum, subscription_status_annotations
+
+# -- what a lead holds ------------------------------------------------------------------------
+
+#: The calendar registrations a lead holds: booked, awaiting approval or attended (not
+#: declined, not cancelled).
+HELD_CALENDAR_STATUSES = (CalendarStatus.ACTIVE, CalendarStatus.PENDING, CalendarStatus.COMPLETED)
+
+#: What "the lead holds it" means, per relation: the column and the values it holds with.
+#: Rows are never deleted when a relation ends (``leads.models.state``), so every reader
+#: (the API's and the admin's lead filters, the catalogue counts, the lead page) must ask.
+#: ``None``: every row holds (a survey result is a survey taken).
+HELD: dict[type[Model], tuple[str, tuple] | None] = {
+    LeadTag: ("active", (True,)),  # assigned, not unassigned since
+    ListSubscription: ("active", (True,)),  # subscribed, not unsubscribed since
+    MembershipAccess: ("active", (True,)),  # granted, not revoked since
+    SequenceSubscription: ("status", (SequenceStatus.ACTIVE,)),  # active in it now
+    # Bought the product: a sale or a rebill. A later refund or chargeback does not undo the
+    # purchase; it is a transaction of its own (``transaction_type=refund``).
+    Transaction: ("transaction_type", SALE_TYPES),
+    CalendarSubscription: ("status", HELD_CALENDAR_STATUSES),
+    SurveyResult: None,
+}
+
+
+def held_condition(relation: type[Model]) -> Q:
+    """The condition on a row of ``relation`` (a key of ``HELD``) under which its lead holds
+    what the row points at."""
+    rule = HELD[relation]
+    if rule is None:
+        return Q()
+    field, values = rule
+    return Q(**{field: values[0]}) if len(values) == 1 else Q(**{f"{field}__in": values})
+
+
+def is_held(row: Model) -> bool:
+    """``held_condition`` of a row already read (the lead page filters what it lists)."""
+    rule = HELD[type(row)]
+    return rule is None or getattr(row, rule[0]) in rule[1]
+
+
+def lead_rows(relation: type[Model], *conditions: Q, **lookups) -> Exists:
+    """``EXISTS (a row of relation for the outer query's lead matching the conditions)``:
+    no duplicate leads, unlike a join, and PostgreSQL can run it as a semi-join from either
+    side."""
+    return Exists(relation.objects.filter(*conditions, lead=OuterRef("pk"), **lookups))
+
+
+def lead_holds(relation: type[Model], *conditions: Q, **lookups) -> Exists:
+    """``lead_rows`` of the rows the lead holds (``held_condition``): ``lead_holds(LeadTag,
+    tag__in=pks)`` is "holds one of these tags", ``lead_holds(Transaction, product=pk)``
+    "bought this product"."""
+    return lead_rows(relation, held_condition(relation), *conditions, **lookups)
+
+
+def leads_holding(
+    queryset: QuerySet[Lead], relation: type[Model], *conditions: Q, **lookups
+) -> QuerySet[Lead]:
+    """The leads of ``queryset`` holding a row of ``relation`` that matches (``lead_holds``)."""
+    return queryset.filter(lead_holds(relation, *conditions, **lookups))
 
 
 def text_equals_ci(value: str) -> Q:

@@ -15,7 +15,7 @@ from django.conf import settings
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
-#: The present of every fake account the tests generate (``FakeAccount.generate(anchor=)``),
+#: The present of every fake account the tests generate (``generate_account(anchor=)``),
 #: so that its dates are the same on every run. Its last week, which play() fills, holds the
 #: autumn DST change (3 Nov 2024), whose repeated hour Kartra's wall-clock dates cannot name.
 FAKE_ANCHOR = datetime(2024, 11, 8, 10, 30, tzinfo=ZoneInfo("America/New_York"))

@@ -1,5 +1,7 @@
-"""Everything that talks to Kartra's inbound API: client, typed errors, rate limiter, and a
-faithful fake of the API (``kartra_mirror.kartra.fake``) for tests and local runs."""
+"""Everything that talks to Kartra's inbound API: client, typed errors and rate limiter.
+
+A faithful fake of the API, for tests and local runs, is the top-level package
+``kartra_fake``; it depends on nothing here."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 
 def client_from_settings(**overrides: Any) -> KartraClient:
     """A client configured from Django settings; see :func:`factory.client_from_settings`."""
-    # Imported late so that using the client or the fake never needs Django configured.
+    # Imported late so that using the client never needs Django configured.
     from .factory import client_from_settings as build
 
     return build(**overrides)

@@ -21,11 +21,13 @@ from leads.models import (
     Product,
     Sequence,
     SequenceStatus,
+    SequenceSubscription,
     Survey,
     SurveyOption,
     SurveyQuestion,
     Tag,
 )
+from leads.selectors import held_condition
 
 from .base import MirrorAdmin, ReadOnlyTabularInline, changelist_url
 from .filters import (
@@ -119,7 +121,8 @@ class ListAdmin(CatalogueAdmin):
 @admin.register(Sequence)
 class SequenceAdmin(CatalogueAdmin):
     lead_filter = SequenceFilter
-    count_condition = Q(status=SequenceStatus.ACTIVE)
+    # The filter takes any status unless asked one: count and link to those active in it.
+    count_condition = held_condition(SequenceSubscription)
     link_params = {"sequence_status": SequenceStatus.ACTIVE.value}
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db import connections
-from django.db.models import Exists, Model, OuterRef, Q, QuerySet, prefetch_related_objects
+from django.db.models import Exists, Model, Q, QuerySet, prefetch_related_objects
 from django.utils.functional import cached_property
 
 from leads.models import (
     TEXT_FIELD_TYPES,
     Calendar,
-    CalendarStatus,
     CalendarSubscription,
     CustomField,
     LeadTag,
@@ -29,12 +28,7 @@ from leads.models import (
     Tag,
     Transaction,
 )
-from leads.revenue import SALE_TYPES
-from leads.selectors import leads_with_custom_value
-
-# What "holds" means for each catalogue, shared by the lead filters and the catalogue counts
-# (a product: bought it, ``leads.revenue.SALE_TYPES``).
-HELD_CALENDAR_STATUSES = (CalendarStatus.ACTIVE, CalendarStatus.PENDING, CalendarStatus.COMPLETED)
+from leads.selectors import held_condition, lead_rows, leads_with_custom_value
 
 # Kartra's documented lead sources (000_7661fa0f659e6da9.txt, "source").
 KARTRA_SOURCES = (
@@ -218,19 +212,19 @@ class AutocompleteFilter(admin.ListFilter):
 
 
 class LeadRelationFilter(AutocompleteFilter):
-    """Leads with a row in a state table that points at the chosen catalogue row."""
+    """Leads with a row in a state table that points at the chosen catalogue row and that
+    ``held`` accepts: what holding it means (``leads.selectors.held_condition``), shared
+    with the API's lead filters and the catalogue counts."""
 
     relation: type[Model]
     relation_field: str
     held: Q = Q()
 
     def condition(self, value, status):
-        rows = self.relation.objects.filter(self.held, lead=OuterRef("pk"))
-        if value is not None:
-            rows = rows.filter(**{f"{self.relation_field}_id": value})
+        lookups = {f"{self.relation_field}_id": value} if value is not None else {}
         if status is not None:
-            rows = rows.filter(**self.status_lookup(status))
-        return Exists(rows)
+            lookups.update(self.status_lookup(status))
+        return lead_rows(self.relation, self.held, **lookups)
 
     def status_lookup(self, status: str) -> dict[str, str]:
         return {}
@@ -243,7 +237,7 @@ class TagFilter(LeadRelationFilter):
     source = ("leads", "leadtag", "tag")
     relation = LeadTag
     relation_field = "tag"
-    held = Q(active=True)
+    held = held_condition(LeadTag)
 
 
 class MailingListFilter(LeadRelationFilter):
@@ -253,7 +247,7 @@ class MailingListFilter(LeadRelationFilter):
     source = ("leads", "listsubscription", "list")
     relation = ListSubscription
     relation_field = "list"
-    held = Q(active=True)
+    held = held_condition(ListSubscription)
 
 
 class MembershipFilter(LeadRelationFilter):
@@ -263,7 +257,7 @@ class MembershipFilter(LeadRelationFilter):
     source = ("leads", "membershipaccess", "membership")
     relation = MembershipAccess
     relation_field = "membership"
-    held = Q(active=True)
+    held = held_condition(MembershipAccess)
 
 
 class MembershipLevelFilter(LeadRelationFilter):
@@ -273,11 +267,13 @@ class MembershipLevelFilter(LeadRelationFilter):
     source = ("leads", "membershipaccess", "level")
     relation = MembershipAccess
     relation_field = "level"
-    held = Q(active=True)
+    held = held_condition(MembershipAccess)
 
 
 class SequenceFilter(LeadRelationFilter):
-    """A sequence and the subscription's status in it (or in any sequence)."""
+    """A sequence and the subscription's status in it (or in any sequence): in it in any
+    status unless one is picked (``active`` is what ``held_condition`` holds), as the API's
+    ``sequence`` and ``sequence_status``."""
 
     title = "sequence"
     parameter_name = "sequence"
@@ -285,6 +281,7 @@ class SequenceFilter(LeadRelationFilter):
     source = ("leads", "sequencesubscription", "sequence")
     relation = SequenceSubscription
     relation_field = "sequence"
+    held = Q()  # any status, unless one is picked
     status_parameter = "sequence_status"
     statuses = tuple(SequenceStatus.choices)
 
@@ -293,7 +290,7 @@ class SequenceFilter(LeadRelationFilter):
 
 
 class ProductFilter(LeadRelationFilter):
-    """Leads who bought the product (a sale or a rebill)."""
+    """Leads who bought the product: a sale or a rebill of it (``held_condition``)."""
 
     title = "product bought"
     parameter_name = "product"
@@ -301,7 +298,7 @@ class ProductFilter(LeadRelationFilter):
     source = ("leads", "transaction", "product")
     relation = Transaction
     relation_field = "product"
-    held = Q(transaction_type__in=SALE_TYPES)
+    held = held_condition(Transaction)
 
 
 class CalendarFilter(LeadRelationFilter):
@@ -311,7 +308,7 @@ class CalendarFilter(LeadRelationFilter):
     source = ("leads", "calendarsubscription", "calendar")
     relation = CalendarSubscription
     relation_field = "calendar"
-    held = Q(status__in=HELD_CALENDAR_STATUSES)
+    held = held_condition(CalendarSubscription)
 
 
 class SurveyFilter(LeadRelationFilter):
@@ -321,6 +318,7 @@ class SurveyFilter(LeadRelationFilter):
     source = ("leads", "surveyresult", "survey")
     relation = SurveyResult
     relation_field = "survey"
+    held = held_condition(SurveyResult)
 
 
 def missing_label(pk: int) -> str:

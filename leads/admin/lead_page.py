@@ -20,7 +20,6 @@ from leads.models import (
     ListSubscription,
     MembershipAccess,
     ProductSignup,
-    SequenceStatus,
     SequenceSubscription,
     Subscription,
     SubscriptionStatus,
@@ -29,7 +28,7 @@ from leads.models import (
     Transaction,
 )
 from leads.revenue import SALE_TYPES, money_totals, transaction_amount
-from leads.selectors import subscriptions_with_status
+from leads.selectors import is_held, subscriptions_with_status
 
 from .timeline import lead_timeline
 
@@ -152,13 +151,14 @@ def lead_relations(lead: Lead) -> dict[str, Any]:
 
 
 def lead_profile(lead: Lead, relations: dict[str, Any]) -> Profile:
-    """The card: what the lead holds now, taken from the rows the sections list."""
+    """The card: what the lead holds now (``leads.selectors.is_held``), taken from the rows
+    the sections list."""
     custom_values = relations["custom_values"]
     return Profile(
-        tags=[link for link in relations["tags"] if link.active],
-        lists=[subscription for subscription in relations["lists"] if subscription.active],
-        sequences=[each for each in relations["sequences"] if each.status == SequenceStatus.ACTIVE],
-        memberships=[access for access in relations["memberships"] if access.active],
+        tags=[link for link in relations["tags"] if is_held(link)],
+        lists=[subscription for subscription in relations["lists"] if is_held(subscription)],
+        sequences=[each for each in relations["sequences"] if is_held(each)],
+        memberships=[access for access in relations["memberships"] if is_held(access)],
         custom_values=custom_values[:CUSTOM_VALUES_IN_CARD],
         more_custom_values=max(len(custom_values) - CUSTOM_VALUES_IN_CARD, 0),
         totals=relations["totals"],

@@ -221,7 +221,7 @@ class _Repair:
             arguments = {"audit_run": self.audit.pk}
             self.recorder = sync_run_start(kind="audit", client=_NoCalls(), arguments=arguments)
             self.audit.repair_run = self.recorder.run
-        for outcome in answers_settle(differing, self.recorder):
+        for outcome in answers_settle(differing, self.recorder, drifted=True):
             self.recorder.count(outcome)
             self.audit.leads_repaired += outcome != FAILED
         self.recorder.checkpoint()

@@ -8,7 +8,7 @@ queries, whatever the number of leads and rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -122,13 +122,21 @@ def mirror_leads(*, kartra_ids: Iterable[int], emails: Iterable[str] = ()) -> li
     return list(mirror_views(leads, parts=PARTS).values())
 
 
-def mirror_views(leads: Iterable[Lead], *, parts: Iterable[str]) -> dict[int, MirrorLead]:
+def mirror_views(
+    leads: Iterable[Lead],
+    *,
+    parts: Iterable[str],
+    unread: Mapping[int, Collection[str]] | None = None,
+) -> dict[int, MirrorLead]:
     """Views of ``leads`` (as they are in memory) by primary key, with the relation
-    ``parts`` (``PARTS`` names) read from the database: one or two queries per part."""
+    ``parts`` (``PARTS`` names) read from the database: one or two queries per part, none
+    for a part no lead needs. ``unread``: by primary key, parts of a lead left out (empty
+    in its view)."""
     views = {lead.pk: _lead_view(lead) for lead in leads}
-    if views:
-        for part in parts:
-            _READERS[part](views)
+    for part in parts:
+        needed = {pk: view for pk, view in views.items() if part not in (unread or {}).get(pk, ())}
+        if needed:
+            _READERS[part](needed)
     return views
 
 
@@ -210,7 +218,8 @@ TRANSACTION_FIELDS = tuple(
 
 
 def _read_commerce(views: dict[int, MirrorLead]) -> None:
-    rows = Transaction.objects.filter(lead_id__in=views).values_list(
+    # Unordered: the model's order (by date) would make PostgreSQL walk the date index.
+    rows = Transaction.objects.filter(lead_id__in=views).order_by().values_list(
         "lead_id", "kartra_id", "product__name", "subscription__kartra_id", "observed_at",
         *TRANSACTION_FIELDS,
     )  # fmt: skip
@@ -218,8 +227,10 @@ def _read_commerce(views: dict[int, MirrorLead]) -> None:
         fields = dict(zip(TRANSACTION_FIELDS, values, strict=True))
         fields.update(product=product, subscription=subscription)
         views[lead_id].transactions[kartra_id] = Seen(fields, at)
-    subscriptions = Subscription.objects.filter(lead_id__in=views).values_list(
-        "lead_id", "kartra_id", "cancelled"
+    subscriptions = (
+        Subscription.objects.filter(lead_id__in=views)
+        .order_by()
+        .values_list("lead_id", "kartra_id", "cancelled")
     )
     for lead_id, kartra_id, cancelled in subscriptions:
         views[lead_id].subscriptions[kartra_id] = cancelled
@@ -292,3 +303,5 @@ _READERS = {
 }
 #: Every part of a lead's view.
 PARTS = tuple(_READERS)
+#: The ``lead_details`` key (002) each part of a lead's view is mirrored from.
+PART_KEYS = {part: "custom_fields" if part == "custom" else part for part in PARTS}

@@ -18,6 +18,7 @@ carries the snapshot's time or a newer one, and the lead records when each set w
 replaced (``Lead.mirror_sets_replaced_at``).
 """
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -124,12 +125,19 @@ class Written:
     history: HistoryWatch | None  # for the caller's ``history_record``, last in its batch
 
 
-def changes_apply(changes: ChangeSet, *, leads: dict[int, Lead]) -> Written:
+def changes_apply(
+    changes: ChangeSet,
+    *,
+    leads: dict[int, Lead],
+    settled: Mapping[int, Collection[str]] | None = None,
+) -> Written:
     """Write ``changes`` for ``leads`` (every lead they name, locked by the caller, by Kartra
     id). The leads' own columns are changed in memory only: the caller saves them with the
     returned ``lead_fields`` and its own bookkeeping, in one statement, and records the
-    batch's changes with ``history_record(written.history)`` as its last statement."""
-    history = history_watch(changes, leads)
+    batch's changes with ``history_record(written.history)`` as its last statement.
+    ``settled``: by Kartra id, the parts of a lead (``audit_mirror.PARTS``) the caller knows
+    ``changes`` cannot change, which the history does not read (``history_watch``)."""
+    history = history_watch(changes, leads, settled or {})
     lead_fields = leads_apply_profiles(leads, changes.profiles)
     replaced = _sets_replaced(changes, leads)
     tags = catalog_resolve_many(Tag, [(c.ref, {}) for c in changes.tags])

@@ -19,7 +19,6 @@ resolve with the transactions' in one statement.
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import OuterRef, Q, Subquery
 
 from leads.models import (
     Lead,
@@ -29,9 +28,10 @@ from leads.models import (
     Source,
     Subscription,
     Transaction,
+    TransactionType,
 )
 from leads.normalize import ProductRef, TransactionRecord
-from leads.revenue import FACT_FIELDS, FACT_SOURCES, subscription_facts
+from leads.revenue import FACT_FIELDS, FACT_SOURCES, SUBSCRIPTION_TYPES, subscription_facts
 
 from .catalog import catalog_resolve_many
 from .upsert import rows_insert, rows_joined, upsert_observed
@@ -120,21 +120,121 @@ def transactions_write(changes, leads: dict[int, Lead], *, signups=()) -> dict[i
             older_expressions={"raw": raw},
         )
     ids = sorted({c.record.kartra_id for c in changes})
-    # One statement links refunds to their sales, in both directions.
-    Transaction.objects.filter(parent__isnull=True, parent_kartra_id__isnull=False).filter(
-        Q(kartra_id__in=ids) | Q(parent_kartra_id__in=ids)
-    ).update(
-        parent=Subquery(
-            Transaction.objects.filter(kartra_id=OuterRef("parent_kartra_id")).values("pk")[:1]
-        )
+    # Whose unlinked transactions may join a subscription: the leads of this batch's
+    # transactions that name none, and of those that name one (it may be new to the mirror).
+    linking = sorted(
+        {
+            leads[c.lead].pk
+            for c in changes
+            if c.record.subscription_kartra_id is not None
+            or c.record.fields.get("transaction_type") in SUBSCRIPTION_TYPES
+        }
     )
+    relinked = _transactions_link(ids, linking)
     stored = {row.kartra_id: row for row in Transaction.objects.filter(kartra_id__in=ids)}
-    touched = {*subscriptions.values(), *(row.subscription_id for row in stored.values())}
+    touched = {
+        *subscriptions.values(),
+        *(row.subscription_id for row in stored.values()),
+        *relinked,
+    }
     subscriptions_refresh(touched - {None})
     return {id(c.record): stored[c.record.kartra_id] for c in changes}
 
 
 _OBSERVATION = ("observed_at", "observed_source", "observed_ref")
+
+
+def _transactions_link(ids: list[int], leads: list[int]) -> set[int]:
+    """Link transactions to their sale and their subscription, in one statement for the
+    batch; return the subscriptions (pks) of the rows it touched, for their facts.
+
+    - A refund, partial refund or chargeback is linked to its sale (``parent_kartra_id``),
+      in both directions: the batch's transactions and those whose sale is in the batch.
+    - A transaction of ``SUBSCRIPTION_TYPES`` (sale, rebill, failed, cancellation) of one
+      of ``leads`` that is linked to no subscription, because no observation of it named
+      one (``get_lead``'s transactions carry no ``transaction_subscription_id``, 002), is
+      linked to the subscription of its lead, product and price point when there is
+      exactly one: a subscription of that lead and product whose stored price point, or
+      one of whose linked transactions' price points, is the transaction's (non-empty);
+      and when every sale of that product and price point the lead made is that
+      subscription's (linked to it, or its first sale: the ``original_id`` its IPNs and
+      webhooks send). A lead may subscribe to a plan twice, and the mirror learns of a
+      subscription only from a webhook or IPN that names it: another sale of the plan is
+      a subscription the mirror does not know, so the match is ambiguous. (A snapshot
+      lists all a lead's transactions, so a payment it shows has its sale beside it.)
+      Two or more such subscriptions, none, or a sale of an unknown one: it stays
+      unlinked, until a batch of its lead names a subscription that makes one the only
+      match. So a rebill that only a snapshot saw counts in its subscription's payments,
+      and the payments a snapshot stored before an IPN or webhook made their subscription
+      known join it then.
+
+    A link is only ever added here (``COALESCE``): a stored one, named or inferred, stays.
+    The transaction upsert leaves it alone too when a record names no subscription (the
+    column is not written); a newer observation that names another subscription replaces
+    it.
+    """
+    quote = connection.ops.quote_name
+
+    def column(name: str) -> str:
+        return quote(Transaction._meta.get_field(name).column)
+
+    txn, sub = quote(Transaction._meta.db_table), quote(Subscription._meta.db_table)
+    s_pk, s_lead, s_product, s_price_point = (
+        quote(Subscription._meta.get_field(name).column)
+        for name in ("id", "lead", "product", "price_point")
+    )
+    pk, parent, parent_kartra_id, kartra_id = (
+        column(name) for name in ("id", "parent", "parent_kartra_id", "kartra_id")
+    )
+    subscription, lead, product, price_point, kind = (
+        column(name)
+        for name in ("subscription", "lead", "product", "price_point", "transaction_type")
+    )
+    original = column("original_kartra_id")
+    types = ", ".join(["%s"] * len(SUBSCRIPTION_TYPES))
+    # The lead's subscriptions of the transaction's product and price point.
+    candidates = (
+        f"FROM {sub} s WHERE s.{s_lead} = {txn}.{lead} AND s.{s_product} = {txn}.{product}"
+        f" AND (s.{s_price_point} = {txn}.{price_point} OR EXISTS (SELECT 1 FROM {txn} u"
+        f" WHERE u.{subscription} = s.{s_pk} AND u.{price_point} = {txn}.{price_point}))"
+    )
+    # A sale of that plan by the lead that is not the subscription's (linked elsewhere, or
+    # unlinked and not its first sale, which its transactions name as ``original_id``):
+    # the first sale of another subscription that the mirror does not know.
+    foreign_sale = (
+        f"EXISTS (SELECT 1 FROM {txn} x WHERE x.{lead} = {txn}.{lead}"
+        f" AND x.{product} = {txn}.{product} AND x.{price_point} = {txn}.{price_point}"
+        f" AND x.{kind} = %s AND (x.{subscription} <> s.{s_pk} OR (x.{subscription} IS NULL"
+        f" AND x.{kartra_id} NOT IN (SELECT o.{original} FROM {txn} o"
+        f" WHERE o.{subscription} = s.{s_pk} AND o.{original} IS NOT NULL))))"
+    )
+    linkable = (
+        f"{txn}.{kind} IN ({types}) AND {txn}.{product} IS NOT NULL AND {txn}.{price_point} <> ''"
+        f" AND (SELECT COUNT(*) {candidates}) = 1"
+    )
+    in_ids = ", ".join(["%s"] * len(ids))
+    where = [
+        f"({txn}.{parent} IS NULL AND {txn}.{parent_kartra_id} IS NOT NULL"
+        f" AND ({txn}.{kartra_id} IN ({in_ids}) OR {txn}.{parent_kartra_id} IN ({in_ids})))"
+    ]
+    params: list = [*SUBSCRIPTION_TYPES, TransactionType.SALE, *ids, *ids]
+    if leads:
+        where.append(
+            f"({txn}.{subscription} IS NULL AND {txn}.{lead} IN ({', '.join(['%s'] * len(leads))})"
+            f" AND {linkable})"
+        )
+        params += [*leads, *SUBSCRIPTION_TYPES]
+    sql = (
+        f"UPDATE {txn} SET"
+        f" {parent} = COALESCE({txn}.{parent},"
+        f" (SELECT p.{pk} FROM {txn} p WHERE p.{kartra_id} = {txn}.{parent_kartra_id})),"
+        f" {subscription} = COALESCE({txn}.{subscription}, CASE WHEN {linkable} THEN"
+        f" (SELECT s.{s_pk} {candidates} AND NOT {foreign_sale}) END)"
+        f" WHERE {' OR '.join(where)} RETURNING {txn}.{subscription}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {pk for (pk,) in cursor.fetchall() if pk is not None}
 
 
 def _subscriptions_write(changes, leads, product_of) -> dict[int, int]:

@@ -23,17 +23,20 @@ What counts, and what does not:
   run), else, for a row a snapshot dropped, the newest observation of that lead in the batch.
 
 The reads cost two queries per part the batch writes (a batch of tag webhooks reads tags
-only) and none for profiles (the locked leads are in memory). Rows are numbered as their
-batch is about to commit, one batch at a time (a transaction-scoped advisory lock on
-PostgreSQL; SQLite writes one transaction at a time anyway), so the change feed, which
-pages by that number, never passes over a change that commits later with a lower one.
+only) and none for profiles (the locked leads are in memory). A snapshot batch leaves out
+of them each lead's relations that its snapshot lists exactly as the lead's last one did
+(``.snapshot``): most refreshes of an account find most leads as they were. Rows are
+numbered as their batch is about to commit, one batch at a time (a transaction-scoped
+advisory lock on PostgreSQL; SQLite writes one transaction at a time anyway), so the change
+feed, which pages by that number, never passes over a change that commits later with a
+lower one.
 ``KARTRA_HISTORY_DAYS = 0`` records nothing.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -54,6 +57,7 @@ from .audit_mirror import (
     mirror_views,
 )
 from .observation import Observation
+from .upsert import rows_insert
 
 if TYPE_CHECKING:
     from .changes import ChangeSet
@@ -90,11 +94,16 @@ class HistoryWatch:
     parts: tuple[str, ...]
     before: dict[int, MirrorLead]  # by pk; the leads new to the mirror are not read
     observations: dict[int, list[Observation]]  # by lead pk
+    unread: dict[int, Collection[str]]  # by lead pk: the parts the batch cannot change
 
 
-def history_watch(changes: ChangeSet, leads: dict[int, Lead]) -> HistoryWatch | None:
+def history_watch(
+    changes: ChangeSet, leads: dict[int, Lead], settled: Mapping[int, Collection[str]]
+) -> HistoryWatch | None:
     """Read the parts of ``leads`` (locked, by Kartra id, not yet written) that ``changes``
-    will write; None when history is off."""
+    will write; None when history is off. ``settled``: by Kartra id, the parts of a lead
+    the caller knows the batch cannot change (a snapshot that lists them as the lead's last
+    one did), which are not read."""
     if not history_enabled():
         return None
     parts = {key for key in _RELATIONS if getattr(changes, key)}
@@ -105,9 +114,10 @@ def history_watch(changes: ChangeSet, leads: dict[int, Lead]) -> HistoryWatch | 
     for kartra_id, observation in _observed(changes):
         observations.setdefault(leads[kartra_id].pk, []).append(observation)
     parts_read = tuple(sorted(parts))
+    unread = {leads[kartra_id].pk: parts for kartra_id, parts in settled.items()}
     known = [lead for lead in leads.values() if lead.mirror_status != MirrorStatus.PENDING]
-    before = mirror_views(known, parts=parts_read)
-    return HistoryWatch(leads, parts_read, before, observations)
+    before = mirror_views(known, parts=parts_read, unread=unread)
+    return HistoryWatch(leads, parts_read, before, observations, unread)
 
 
 def _observed(changes: ChangeSet) -> Iterable[tuple[int, Observation]]:
@@ -127,7 +137,7 @@ def history_record(watch: HistoryWatch | None) -> list[Change]:
     if watch is None:
         return []
     known = [lead for lead in watch.leads.values() if lead.pk in watch.before]
-    after = mirror_views(known, parts=watch.parts)
+    after = mirror_views(known, parts=watch.parts, unread=watch.unread)
     now = timezone.now()
     # A lead the batch observed nothing of (the old holder of an email another lead took)
     # changed because of the batch's newest observation.
@@ -167,7 +177,7 @@ def lead_watch(lead: Lead, observation: Observation) -> HistoryWatch | None:
     if not history_enabled():
         return None
     before = mirror_views([lead], parts=())
-    return HistoryWatch({lead.kartra_id: lead}, (), before, {lead.pk: [observation]})
+    return HistoryWatch({lead.kartra_id: lead}, (), before, {lead.pk: [observation]}, {})
 
 
 def changes_insert(rows: list[Change]) -> list[Change]:
@@ -178,7 +188,10 @@ def changes_insert(rows: list[Change]) -> list[Change]:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FEED_LOCK])
-    Change.objects.bulk_create(rows)
+    columns = [f.attname for f in Change._meta.concrete_fields if not f.primary_key]
+    pks = rows_insert(Change, [{name: getattr(row, name) for name in columns} for row in rows])
+    for row, pk in zip(rows, pks, strict=True):
+        row.pk, row._state.adding = pk, False
     transaction.on_commit(lambda: _announce(rows))
     return rows
 

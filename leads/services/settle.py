@@ -47,16 +47,20 @@ logger = logging.getLogger(__name__)
 RETRY_AFTER = timedelta(minutes=15)
 
 
-def answers_settle(answers: Sequence[Answer], run: SyncRecorder) -> list[str]:
+def answers_settle(
+    answers: Sequence[Answer], run: SyncRecorder, *, drifted: bool = False
+) -> list[str]:
     """Apply a batch of answers: the snapshots together, each not found / deleted mark, and
     each failure recorded, its lead's next try deferred; return each one's outcome. (A
-    refresh settles the answers it fetched; an audit that repairs, those it compared.)"""
+    refresh settles the answers it fetched; an audit that repairs, those it compared and
+    found ``drifted`` from the mirror: see ``snapshots_apply``.)"""
     outcomes: dict[int, str] = {}
     snapshots = [answer for answer in answers if answer.snapshot is not None]
     erased = snapshots_suppressed([answer.snapshot for answer in snapshots])
     outcomes.update((id(a), SUPPRESSED) for a, no in zip(snapshots, erased, strict=True) if no)
     snapshots = [answer for answer, no in zip(snapshots, erased, strict=True) if not no]
-    for answer, outcome in zip(snapshots, _snapshots_settle(snapshots, run), strict=True):
+    settled = _snapshots_settle(snapshots, run, drifted)
+    for answer, outcome in zip(snapshots, settled, strict=True):
         outcomes[id(answer)] = outcome
     for answer in answers:
         if answer.snapshot is None:
@@ -65,29 +69,28 @@ def answers_settle(answers: Sequence[Answer], run: SyncRecorder) -> list[str]:
     return [outcomes[id(answer)] for answer in answers]
 
 
-def _snapshots_settle(answers: Sequence[Answer], run: SyncRecorder) -> list[str]:
+def _snapshots_settle(answers: Sequence[Answer], run: SyncRecorder, drifted: bool) -> list[str]:
     """Apply the snapshots of ``answers`` in one transaction; should that fail, apply each
     alone, so that only the lead at fault fails."""
+
+    def apply(batch: Sequence[Answer]) -> list[str]:
+        pairs = [(a.snapshot, _observation(a, run)) for a in batch]
+        applied = snapshots_apply(pairs, drifted=drifted)
+        return [UNCHANGED if one.unchanged else REFRESHED for one in applied]
+
     if not answers:
         return []
-    if len(answers) == 1:
-        return [_guarded(answers[0], run, _snapshot_apply)]
-    try:
-        applied = snapshots_apply([(a.snapshot, _observation(a, run)) for a in answers])
-    except Exception as exc:  # noqa: BLE001 - each lead is tried alone below
-        logger.error("a batch of %d snapshots failed (%s); one at a time", len(answers),
-                     type(exc).__name__)  # fmt: skip
-        return [_guarded(answer, run, _snapshot_apply) for answer in answers]
-    return [UNCHANGED if one.unchanged else REFRESHED for one in applied]
+    if len(answers) > 1:
+        try:
+            return apply(answers)
+        except Exception as exc:  # noqa: BLE001 - each lead is tried alone below
+            logger.error("a batch of %d snapshots failed (%s); one at a time", len(answers),
+                         type(exc).__name__)  # fmt: skip
+    return [_guarded(answer, run, lambda one, _: apply([one])[0]) for answer in answers]
 
 
 def _observation(answer: Answer, run: SyncRecorder) -> Observation:
     return Observation(at=answer.requested_at, source=Source.SNAPSHOT, ref=run.run.pk)
-
-
-def _snapshot_apply(answer: Answer, run: SyncRecorder) -> str:
-    (applied,) = snapshots_apply([(answer.snapshot, _observation(answer, run))])
-    return UNCHANGED if applied.unchanged else REFRESHED
 
 
 def _settle_error(answer: Answer, run: SyncRecorder) -> str:

@@ -39,6 +39,7 @@ from django.utils import timezone
 from leads.models import Lead, MirrorStatus, Source
 from leads.normalize import LeadSnapshot
 
+from .audit_mirror import PART_KEYS
 from .changes import (
     RELATION_SETS,
     ChangeSet,
@@ -83,10 +84,14 @@ class Applied:
     unchanged: bool
 
 
-def snapshots_apply(snapshots: Sequence[tuple[LeadSnapshot, Observation]]) -> list[Applied]:
+def snapshots_apply(
+    snapshots: Sequence[tuple[LeadSnapshot, Observation]], *, drifted: bool = False
+) -> list[Applied]:
     """Apply ``get_lead`` snapshots, each with the observation of its request, in one
     transaction, with a number of statements that does not grow with their number; return
-    what became of each, in the same order.
+    what became of each, in the same order. ``drifted``: the mirror of these leads is known
+    to differ from what it last observed (an audit found so), so the change history reads
+    every part they write, none taken as it was (``_parts_confirmed``).
 
     Every lead is locked (with the webhook batches' global order, so deliveries for the same
     leads wait for it and it for them), marked refreshed, and its pending refresh request
@@ -108,7 +113,12 @@ def snapshots_apply(snapshots: Sequence[tuple[LeadSnapshot, Observation]]) -> li
             }
         )
         unchanged = [_same_as_stored(leads[s.profile.kartra_id], s) for s, _ in snapshots]
-        written = changes_apply(changes, leads=leads)
+        settled: dict[int, set[str]] = {}
+        for snapshot, _ in [] if drifted else snapshots:
+            kartra_id = snapshot.profile.kartra_id
+            parts = _parts_confirmed(leads[kartra_id], snapshot)
+            settled[kartra_id] = settled[kartra_id] & parts if kartra_id in settled else parts
+        written = changes_apply(changes, leads=leads, settled=settled)
         for snapshot, observation in snapshots:
             _mark_refreshed(leads[snapshot.profile.kartra_id], observation.at)
         leads_save(leads, [*written.lead_fields, *_REFRESH_FIELDS])
@@ -126,6 +136,31 @@ def _same_as_stored(lead: Lead, snapshot: LeadSnapshot) -> bool:
         and lead.mirror_status == MirrorStatus.ACTIVE
         and lead.mirror_raw == snapshot.profile.raw
     )
+
+
+def _parts_confirmed(lead: Lead, snapshot: LeadSnapshot) -> set[str]:
+    """The parts of the (locked) lead's view (``audit_mirror.PART_KEYS``) that applying
+    ``snapshot`` cannot change, which the change history therefore does not read: the
+    relations it lists exactly as the lead's last observation, a snapshot, did, when no
+    delivery about the lead was received since. A delivery received before that snapshot
+    lost to it when it was applied (the newest observation wins, and a set a snapshot
+    lists in full keeps out older rows), and a list applied again over its own result
+    writes the values that are there."""
+    if (
+        lead.mirror_raw_source != Source.SNAPSHOT
+        or lead.mirror_status != MirrorStatus.ACTIVE
+        or not _nothing_since(lead)
+    ):
+        return set()
+    stored, raw = lead.mirror_raw, snapshot.profile.raw
+    return {part for part, key in PART_KEYS.items() if stored.get(key) == raw.get(key)}
+
+
+def _nothing_since(lead: Lead) -> bool:
+    """Whether no delivery about the lead was received after its last profile observation
+    (an IPN, which is no profile, included)."""
+    webhook_at, observed_at = lead.mirror_webhook_at, lead.mirror_profile_observed_at
+    return webhook_at is None or (observed_at is not None and webhook_at < observed_at)
 
 
 def snapshot_changes(changes: ChangeSet, snapshot: LeadSnapshot, observation: Observation) -> None:

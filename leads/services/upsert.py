@@ -109,11 +109,12 @@ def rows_upsert(
 
 def rows_insert(
     model: type[models.Model], rows: list[dict[str, Any]], *, skip_conflicts: bool = False
-) -> None:
+) -> list[Any]:
     """Insert ``rows`` (dicts by attname; other fields take their default) with one
     statement, as ``bulk_create`` does without building a model instance per row;
-    ``skip_conflicts``: a row that conflicts with a stored one is left out."""
-    _write(model, rows, unique=(), update=None if skip_conflicts else ())
+    ``skip_conflicts``: a row that conflicts with a stored one is left out. Returns the
+    primary keys of the rows inserted, in the order given (without ``skip_conflicts``)."""
+    return _write(model, rows, unique=(), update=None if skip_conflicts else (), returning=True)
 
 
 def objects_update(model: type[models.Model], objs: Sequence[models.Model], fields) -> None:
@@ -139,13 +140,16 @@ def _write(
     conflict_where: str = "",
     expressions: dict[str, str] | None = None,
     where: str = "",
-) -> None:
+    returning: bool = False,
+) -> list[Any]:
     """``INSERT ... ON CONFLICT (unique) DO UPDATE SET update ... [WHERE where]`` (no
     conflict clause when ``update`` is empty, ``ON CONFLICT DO NOTHING`` when it is None),
     in chunks that respect the database's limit on parameters. Columns are the model's,
-    less a primary key the rows do not name; missing values take the field's default."""
+    less a primary key the rows do not name; missing values take the field's default.
+    With ``returning``, returns the primary keys of the rows written, in the order of
+    ``rows`` sorted by ``unique`` (as given when ``unique`` is empty)."""
     if not rows:
-        return
+        return []
     pk = model._meta.pk.attname
     fields = [f for f in model._meta.concrete_fields if not f.primary_key or pk in rows[0]]
     sent = {*rows[0], *(update or ())}
@@ -179,10 +183,15 @@ def _write(
         conflict = ""
     rows.sort(key=lambda row: tuple(_order(row[k]) for k in unique))
     names = ", ".join(quote(by_attname[c].column) for c in columns)
+    back = f" RETURNING {quote(model._meta.pk.column)}" if returning else ""
+    written: list[Any] = []
     for source, params in _rows_source(fields, rows):
-        sql = f"INSERT INTO {table} ({names}) {source}{conflict}"
+        sql = f"INSERT INTO {table} ({names}) {source}{conflict}{back}"
         with _cursor() as cursor:
             cursor.execute(sql, params)
+            if returning:
+                written += [pk for (pk,) in cursor.fetchall()]
+    return written
 
 
 @contextmanager

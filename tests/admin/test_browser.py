@@ -252,8 +252,9 @@ def test_admin_in_headless_chromium(loopback_server, browser, tmp_path, django_u
     # The dashboard and its charts.
     session.open("/admin/")
     charts = browser.find_elements(By.CSS_SELECTOR, "#kartra-dashboard svg")
-    # four of the account, the failed payments and cancellations, the drift from Kartra
-    assert len(charts) == 6
+    # four of the account, the failed payments and cancellations, MRR over the last 12
+    # months, the drift from Kartra
+    assert len(charts) == 7
     assert "Drift from Kartra" in browser.find_element(By.ID, "kartra-drift").text
     assert browser.find_elements(By.CSS_SELECTOR, "#kartra-dashboard svg rect")
     assert all(chart.size["width"] > 200 for chart in charts)

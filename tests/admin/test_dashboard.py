@@ -48,7 +48,7 @@ def test_index_renders_the_dashboard_and_keeps_the_app_list(admin_client, busy_m
     response = admin_client.get(reverse("admin:index"))
     content = response.content.decode()
     assert 'id="kartra-dashboard"' in content
-    assert content.count("<svg viewBox=") == 6  # four charts, failed payments, drift
+    assert content.count("<svg viewBox=") == 7  # four charts, failed payments, MRR, drift
     assert content.count("<rect ") > 4  # bars with data
     assert "<polyline" in content
     for title in (
@@ -111,7 +111,7 @@ def test_past_days_come_from_the_cache_and_today_stays_live(busy_month):
 
 def test_dashboard_with_no_data_renders(admin_client, db):
     content = admin_client.get(reverse("admin:index")).content.decode()
-    assert content.count("<svg viewBox=") == 6  # four charts, failed payments, drift
+    assert content.count("<svg viewBox=") == 7  # four charts, failed payments, MRR, drift
     assert "Nothing in these 30 days." in content
     assert "never" in content
 

@@ -35,7 +35,8 @@ ON_POSTGRES = connection.vendor == "postgresql"
 # bounded count and its oldest lead), the last sync run, recent actions; and the drift from
 # Kartra (+2): the audits per day (one GROUP BY, which the API calls chart reads too) and
 # the last audit; the subscriptions (+2): MRR and the counts by status (one aggregate), the
-# failed payments and cancellations per day (one GROUP BY).
+# failed payments and cancellations per day (one GROUP BY); MRR over time (+1): the ends of
+# the last 12 months and now, one aggregate (leads.revenue.mrr_series).
 ESTIMATE = 1 if ON_POSTGRES else 0
 PINNED = {
     "lead changelist": 6 + ESTIMATE,
@@ -45,7 +46,7 @@ PINNED = {
     "lead page": 25,
     "tag changelist": 4 + ESTIMATE,
     "delivery changelist": 5 + ESTIMATE,
-    "dashboard": 20,
+    "dashboard": 21,
 }
 MIRRORED = [
     model

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from kartra_mirror.kartra.fake import FakeAccount, FakeKartra
+from kartra_fake import FakeAccount, FakeKartra
 from leads.services.sync import Target, sync_client, sync_leads
 from tests.sync import conftest as sync_conftest
 from tests.sync.conftest import FAST

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from events.models import AuditRun, SyncRun
-from kartra_mirror.kartra.fake import FakeAccount
+from kartra_fake import FakeAccount, generate_account
 from leads.models import Lead
 from leads.services import audit as audit_service
 from leads.services.fetch import answers_in_batches
@@ -24,7 +24,7 @@ LEADS = 36
 
 @pytest.fixture
 def account() -> FakeAccount:
-    return FakeAccount.generate(LEADS, seed=5, anchor=FAKE_ANCHOR)
+    return generate_account(LEADS, seed=5, anchor=FAKE_ANCHOR)
 
 
 @pytest.mark.django_db

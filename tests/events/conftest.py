@@ -2,7 +2,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from kartra_mirror.kartra.fake import post_ipn, post_webhook
+from kartra_fake import post_ipn, post_webhook
 
 TOKEN = "test-token-0123456789"
 

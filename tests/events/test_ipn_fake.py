@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from events.models import Delivery
-from kartra_mirror.kartra.fake import FakeAccount
+from kartra_fake import generate_account, play_events
 from leads.models import Transaction
 from tests.conftest import FAKE_ANCHOR
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_played_ipns_mirror_the_fakes_transactions(client):
-    account = FakeAccount.generate(15, seed=8, anchor=FAKE_ANCHOR)
+    account = generate_account(15, seed=8, anchor=FAKE_ANCHOR)
     send = Player(account, client)
     sent = send.sent
 
@@ -31,7 +31,7 @@ def test_played_ipns_mirror_the_fakes_transactions(client):
     account.rebill(1001, subscription)
     account.rebill(1001, subscription, failed=True)
     send(None)
-    for _mutation, body in account.play(200, seed=8):
+    for _mutation, body in play_events(account, 200, seed=8):
         send(body)
     assert Delivery.objects.exclude(status="processed").count() == 0
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from events.models import Delivery
-from kartra_mirror.kartra.fake import FakeAccount
+from kartra_fake import FakeAccount, generate_account, play_events
 from leads.models import ProductSignup, Subscription, SubscriptionStatus, Transaction
 from leads.revenue import money_totals
 from leads.selectors import subscription_totals, subscriptions_with_status
@@ -46,7 +46,7 @@ def _expected_status(account: FakeAccount, lead, sub) -> str:
 
 
 def test_played_week_gives_the_fakes_revenue_and_subscription_statuses(client):
-    account = FakeAccount.generate(15, seed=8, anchor=FAKE_ANCHOR)
+    account = generate_account(15, seed=8, anchor=FAKE_ANCHOR)
     send = Player(account, client)
     sent = send.sent
 
@@ -67,7 +67,7 @@ def test_played_week_gives_the_fakes_revenue_and_subscription_statuses(client):
     )
     account.rebill(1002, second, failed=True)
     send(None)
-    for _mutation, body in account.play(200, seed=8):
+    for _mutation, body in play_events(account, 200, seed=8):
         send(body)
     assert Delivery.objects.exclude(status="processed").count() == 0
 

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from kartra_fake import FakeAccount, FakeKartra, generate_account
 from kartra_mirror.kartra.client import KartraClient
-from kartra_mirror.kartra.fake import FakeAccount, FakeKartra
 from tests.conftest import FAKE_ANCHOR
 
 # Distinctive values so a leak is easy to spot in messages and logs.
@@ -24,7 +24,7 @@ REDIS_URL = os.environ.get("KARTRA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 @pytest.fixture
 def account() -> FakeAccount:
     """A small generated account (every relation kind occurs)."""
-    return FakeAccount.generate(12, seed=3, anchor=FAKE_ANCHOR)
+    return generate_account(12, seed=3, anchor=FAKE_ANCHOR)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import logging
 import httpx
 import pytest
 
+from kartra_fake import UNKNOWN_COMMAND_TYPE, FakeKartra
 from kartra_mirror.kartra.client import KartraClient
 from kartra_mirror.kartra.errors import (
     CredentialsRefused,
@@ -19,11 +20,10 @@ from kartra_mirror.kartra.errors import (
     error_for_type,
     redact,
 )
-from kartra_mirror.kartra.fake import UNKNOWN_COMMAND_TYPE, FakeKartra
 
 from .conftest import CREDENTIALS
 
-DELETED_LEAD = 1002  # FakeAccount.generate deletes lead index 1
+DELETED_LEAD = 1002  # generate_account deletes lead index 1
 
 
 @pytest.fixture(autouse=True)

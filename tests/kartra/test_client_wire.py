@@ -13,9 +13,9 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
+from kartra_fake import FakeKartra
 from kartra_mirror.kartra.client import KartraClient
 from kartra_mirror.kartra.errors import LeadNotFound
-from kartra_mirror.kartra.fake import FakeKartra
 
 from .conftest import CREDENTIALS
 

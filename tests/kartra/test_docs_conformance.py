@@ -9,8 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from kartra_mirror.kartra.fake import PAGE_VISIT_LEAD_KEYS, WEBHOOK_LEAD_KEYS, FakeAccount
-from kartra_mirror.kartra.fake.render import BUY_KEYS, CANCEL_KEYS, REFUND_KEYS
+from kartra_fake import (
+    PAGE_VISIT_LEAD_KEYS,
+    WEBHOOK_LEAD_KEYS,
+    generate_account,
+    lead_details,
+)
+from kartra_fake.render import BUY_KEYS, CANCEL_KEYS, REFUND_KEYS
 from tests.conftest import FAKE_ANCHOR
 
 DOCS = Path(__file__).resolve().parents[3] / "shared" / "kartra-docs"
@@ -50,7 +55,8 @@ def test_get_lead_matches_002_example() -> None:
     end = text.index("Error Cases", start)
     raw = re.sub(r",(\s*[}\]])", r"\1", text[start:end].strip())  # the doc's trailing commas
     example = json.loads(raw)["lead_details"]
-    ours = FakeAccount.generate(8, seed=5, anchor=FAKE_ANCHOR).lead_details(1001)
+    account = generate_account(8, seed=5, anchor=FAKE_ANCHOR)
+    ours = lead_details(account, account.lead(1001))
     assert [k for k in ours if k != "notes"] == list(example)  # notes: 002's table only
     for relation in ("tags", "lists", "memberships", "calendars", "surveys"):
         assert set(ours[relation][0]) <= set(example[relation][0]) | {"ics_calendar_link"}

@@ -10,10 +10,18 @@ from decimal import Decimal
 
 import pytest
 
+from kartra_fake import (
+    KARTRA_TZ,
+    FakeAccount,
+    FakeKartra,
+    expected_state,
+    generate_account,
+    lead_details,
+    play_events,
+)
+from kartra_fake.generate import HISTORY_DAYS, PLAYED_DAYS
+from kartra_fake.model import kartra_time, words
 from kartra_mirror.kartra.client import KartraClient
-from kartra_mirror.kartra.fake import KARTRA_TZ, FakeAccount, FakeKartra
-from kartra_mirror.kartra.fake.generate import HISTORY_DAYS, PLAYED_DAYS
-from kartra_mirror.kartra.fake.model import kartra_time, words
 from tests.conftest import FAKE_ANCHOR
 
 # Keys of lead_details in 002's example, plus "notes" from its table.
@@ -27,16 +35,21 @@ GET_LEAD_KEYS = words(
 )
 
 
+def states(account: FakeAccount) -> list[dict]:
+    """Every lead's truth, in lead order."""
+    return [expected_state(account, lead) for lead in account.leads.values()]
+
+
 def test_generate_is_deterministic() -> None:
-    one = FakeAccount.generate(30, seed=7, anchor=FAKE_ANCHOR)
-    two = FakeAccount.generate(30, seed=7, anchor=FAKE_ANCHOR.astimezone(UTC))
-    assert [one.expected_state(i) for i in one.leads] == [two.expected_state(i) for i in two.leads]
-    assert [one.lead_details(i) for i in one.leads] == [two.lead_details(i) for i in two.leads]
-    other = FakeAccount.generate(30, seed=8, anchor=FAKE_ANCHOR)
-    assert [one.expected_state(i) for i in one.leads] != [
-        other.expected_state(i) for i in other.leads
+    one = generate_account(30, seed=7, anchor=FAKE_ANCHOR)
+    two = generate_account(30, seed=7, anchor=FAKE_ANCHOR.astimezone(UTC))
+    assert states(one) == states(two)
+    assert [lead_details(one, lead) for lead in one.leads.values()] == [
+        lead_details(two, lead) for lead in two.leads.values()
     ]
-    later = FakeAccount.generate(30, seed=7, anchor=FAKE_ANCHOR + timedelta(days=3))
+    other = generate_account(30, seed=8, anchor=FAKE_ANCHOR)
+    assert states(one) != states(other)
+    later = generate_account(30, seed=7, anchor=FAKE_ANCHOR + timedelta(days=3))
     assert [lead.date_joined for lead in later.leads.values()] != [
         lead.date_joined for lead in one.leads.values()
     ]
@@ -46,7 +59,7 @@ def _dates(account: FakeAccount) -> list[tuple[str, datetime]]:
     """Every date of the account's truth but calendar sessions, named."""
     found = []
     for lead_id in account.leads:
-        state = account.expected_state(lead_id)
+        state = expected_state(account, account.lead(lead_id))
         profile = state["profile"]
         found += [
             (f"{lead_id} joined", profile["date_joined"]),
@@ -59,7 +72,7 @@ def _dates(account: FakeAccount) -> list[tuple[str, datetime]]:
 
 
 def test_dates_lie_in_the_days_before_the_anchor() -> None:
-    account = FakeAccount.generate(300, seed=7, anchor=FAKE_ANCHOR)
+    account = generate_account(300, seed=7, anchor=FAKE_ANCHOR)
     clock = account.now
     anchor = FAKE_ANCHOR.astimezone(UTC)  # subtracted as elapsed time, not wall clock
     assert clock == anchor - timedelta(days=PLAYED_DAYS)
@@ -67,7 +80,7 @@ def test_dates_lie_in_the_days_before_the_anchor() -> None:
     first = anchor - timedelta(days=HISTORY_DAYS)
     assert [(n, d) for n, d in generated if not first <= d <= clock] == []
 
-    for _ in account.play(600, seed=7):
+    for _ in play_events(account, 600, seed=7):
         pass
     assert clock < account.now <= FAKE_ANCHOR
     everything = _dates(account)
@@ -89,8 +102,8 @@ def test_dates_lie_in_the_days_before_the_anchor() -> None:
 
 
 def test_activity_grows_towards_the_anchor() -> None:
-    account = FakeAccount.generate(300, seed=7, anchor=FAKE_ANCHOR)
-    for _ in account.play(600, seed=7):
+    account = generate_account(300, seed=7, anchor=FAKE_ANCHOR)
+    for _ in play_events(account, 600, seed=7):
         pass
 
     def days_ago(date: datetime) -> int:
@@ -113,10 +126,10 @@ def test_activity_grows_towards_the_anchor() -> None:
 
 
 def test_play_never_passes_the_anchor() -> None:
-    account = FakeAccount.generate(8, seed=5, anchor=FAKE_ANCHOR)
-    bodies = [body for _, body in account.play(400, seed=1)]
+    account = generate_account(8, seed=5, anchor=FAKE_ANCHOR)
+    bodies = [body for _, body in play_events(account, 400, seed=1)]
     after_first = account.now
-    bodies += [body for _, body in account.play(100, seed=2)]  # shares the time left
+    bodies += [body for _, body in play_events(account, 100, seed=2)]  # shares the time left
     assert after_first < account.now <= FAKE_ANCHOR
     wire_dates = [
         body["action_details"]["transaction_details"]["transaction_date"]
@@ -146,7 +159,7 @@ def test_kartra_time_keeps_to_wall_times_that_name_one_instant(wall, fold, later
 
 def test_every_relation_kind_occurs(account: FakeAccount) -> None:
     leads = list(account.leads.values())
-    states = [account.expected_state(lead.id) for lead in leads]
+    states = [expected_state(account, lead) for lead in leads]
     assert any(s["deleted"] for s in states) and not all(s["deleted"] for s in states)
     assert any(s["tags"] for s in states)
     assert {ls["active"] for s in states for ls in s["lists"]} == {True, False}
@@ -190,7 +203,7 @@ def test_every_relation_kind_occurs(account: FakeAccount) -> None:
 
 
 def test_lead_details_has_the_002_shape(account: FakeAccount) -> None:
-    details = account.lead_details(1001)
+    details = lead_details(account, account.lead(1001))
     assert list(details) == GET_LEAD_KEYS
     scalars = {k: v for k, v in details.items() if not isinstance(v, list)}
     assert all(isinstance(v, str) for v in scalars.values())  # ids, flags, scores: strings
@@ -215,13 +228,13 @@ def test_get_lead_over_http_agrees_with_expected_state(fake: FakeKartra, make_cl
     # More leads than the fake's 20 calls a second: wait as Kartra documents on a 429.
     kartra_client: KartraClient = make_client(min_429_wait=1.0)
     account = fake.account
-    for _ in account.play(150, seed=11):
+    for _ in play_events(account, 150, seed=11):
         pass
     for lead_id, lead in account.leads.items():
         if lead.deleted:
             continue
         details = kartra_client.get_lead(lead_id=lead_id)
-        truth = account.expected_state(lead_id)
+        truth = expected_state(account, account.lead(lead_id))
         assert details["email"] == truth["profile"]["email"]
         assert int(details["score"]) == truth["profile"]["score"]
         assert (details["gdpr_lead_communications"] == "1") == truth["profile"][

@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, parse_qsl
 
 import httpx
 
-from kartra_mirror.kartra.fake import FakeAccount, post_ipn
-from kartra_mirror.kartra.fake.model import words
+from kartra_fake import FakeAccount, generate_account, play_events, post_ipn
+from kartra_fake.model import words
 from tests.conftest import FAKE_ANCHOR
 
 # Typed from Kartra's help centre pages; independent of the fake's own constant on purpose.
@@ -28,7 +28,7 @@ IPN_VARIABLES = set(
 
 
 def _ipn_account() -> FakeAccount:
-    account = FakeAccount.generate(12, seed=3, anchor=FAKE_ANCHOR)
+    account = generate_account(12, seed=3, anchor=FAKE_ANCHOR)
     account.ipn_outbox = []
     return account
 
@@ -38,7 +38,7 @@ def _fields(body: str) -> dict[str, str]:
 
 
 def test_no_ipn_is_queued_unless_the_account_sends_them():
-    account = FakeAccount.generate(12, seed=3, anchor=FAKE_ANCHOR)
+    account = generate_account(12, seed=3, anchor=FAKE_ANCHOR)
     account.buy_product(1001, next(iter(account.products)))
     assert account.ipn_outbox is None and account.take_ipns() == []
 
@@ -84,7 +84,7 @@ def test_rebills_and_failures_are_sent_by_ipn_only():
 def test_play_sends_rebills_and_failures_when_ipns_are_on():
     account = _ipn_account()
     kinds = Counter()
-    for _mutation, _body in account.play(300, seed=5):
+    for _mutation, _body in play_events(account, 300, seed=5):
         kinds.update(_fields(body)["transaction_type"] for body in account.take_ipns())
     assert {"sale", "rebill", "failed"} <= set(kinds)
 

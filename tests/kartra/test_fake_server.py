@@ -12,9 +12,9 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
+from kartra_fake import FakeKartra
 from kartra_mirror.kartra import factory
 from kartra_mirror.kartra.client import KartraClient
-from kartra_mirror.kartra.fake import FakeKartra
 
 from .conftest import CREDENTIALS
 
@@ -90,7 +90,7 @@ def test_unknown_fault_is_refused(fake: FakeKartra) -> None:
 
 def test_script_entry_serves_the_fake() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "kartra_mirror.kartra.fake", "--port", "0", "--leads", "8"],
+        [sys.executable, "-m", "kartra_fake", "--port", "0", "--leads", "8"],
         cwd=REPO,
         stdout=subprocess.PIPE,
         text=True,

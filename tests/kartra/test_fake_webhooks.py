@@ -10,18 +10,21 @@ from collections import Counter
 import httpx
 import pytest
 
-from kartra_mirror.kartra.fake import (
+from kartra_fake import (
     PAGE_VISIT_LEAD_KEYS,
     WEBHOOK_ACTIONS,
     WEBHOOK_LEAD_KEYS,
-    FakeAccount,
+    expected_state,
+    generate_account,
+    lead_details,
+    play_events,
     post_webhook,
 )
-from kartra_mirror.kartra.fake.model import words
-from kartra_mirror.kartra.fake.play import ACTIONS
+from kartra_fake.model import words
+from kartra_fake.play import ACTIONS
 from tests.conftest import FAKE_ANCHOR
 
-FULL_LEAD = 1001  # generate() gives lead index 0 every relation kind
+FULL_LEAD = 1001  # generate_account gives lead index 0 every relation kind
 
 # Typed from 001; independent of the fake's own constants on purpose.
 BUY = set(
@@ -147,13 +150,13 @@ def _changed(before: dict, after: dict, action: str, params: dict) -> bool:
 
 @pytest.mark.parametrize("action", sorted(DETAILS))
 def test_mutation_changes_state_and_returns_documented_body(action: str) -> None:
-    account = FakeAccount.generate(8, seed=5, anchor=FAKE_ANCHOR)
+    account = generate_account(8, seed=5, anchor=FAKE_ANCHOR)
     lead = account.lead(FULL_LEAD)
     params = ACTIONS[action][1](account, lead, random.Random(1))
     assert params is not None, f"lead {FULL_LEAD} cannot take {action}"
-    before = account.expected_state(FULL_LEAD)
+    before = expected_state(account, account.lead(FULL_LEAD))
     body = getattr(account, action)(FULL_LEAD, **params)
-    after = account.expected_state(FULL_LEAD)
+    after = expected_state(account, account.lead(FULL_LEAD))
 
     assert json.loads(json.dumps(body)) == body
     assert list(body) == ["lead", "action", "action_details"]
@@ -181,8 +184,8 @@ def test_lead_blocks_follow_their_doc() -> None:
 
 
 def test_play_is_realistic_and_varies_wire_types() -> None:
-    account = FakeAccount.generate(30, seed=2, anchor=FAKE_ANCHOR)
-    events = list(account.play(1500, seed=4))
+    account = generate_account(30, seed=2, anchor=FAKE_ANCHOR)
+    events = list(play_events(account, 1500, seed=4))
     actions = Counter(m.action for m, _ in events)
     assert set(actions) == set(DETAILS)
     assert {type(b["lead"]["id"]) for _, b in events} == {str, int}
@@ -196,15 +199,15 @@ def test_play_is_realistic_and_varies_wire_types() -> None:
     for mutation, body in events:
         assert body["action"] == mutation.action
         assert str(body["lead"]["id"]) == str(mutation.lead_id)
-    again = FakeAccount.generate(30, seed=2, anchor=FAKE_ANCHOR)
-    assert [b for _, b in again.play(1500, seed=4)] == [b for _, b in events]
+    again = generate_account(30, seed=2, anchor=FAKE_ANCHOR)
+    assert [b for _, b in play_events(again, 1500, seed=4)] == [b for _, b in events]
 
 
 def test_gdpr_communications_flip_between_webhook_and_get_lead() -> None:
-    account = FakeAccount.generate(8, seed=5, anchor=FAKE_ANCHOR)
+    account = generate_account(8, seed=5, anchor=FAKE_ANCHOR)
     for lead in account.leads.values():
         body = account.video_play(lead.id, next(iter(account.videos)))
-        details = account.lead_details(lead.id)
+        details = lead_details(account, lead)
         webhook_agreed = int(body["lead"]["gdpr_lead_communications"]) == 0
         assert webhook_agreed == (details["gdpr_lead_communications"] == "1") == lead.gdpr_agreed
 
@@ -212,7 +215,7 @@ def test_gdpr_communications_flip_between_webhook_and_get_lead() -> None:
 def test_post_webhook_sends_raw_json_bytes() -> None:
     seen: list[httpx.Request] = []
     transport = httpx.MockTransport(lambda r: seen.append(r) or httpx.Response(200))
-    account = FakeAccount.generate(8, seed=5, anchor=FAKE_ANCHOR)
+    account = generate_account(8, seed=5, anchor=FAKE_ANCHOR)
     body = account.assign_tag(FULL_LEAD, 101)
     with httpx.Client(transport=transport) as http:
         response = post_webhook("http://mirror.test/hook/token", body, client=http)

@@ -1,13 +1,16 @@
-"""PHP bracket form encoding (kartra-facts.md, "Body encoding")."""
+"""PHP bracket form encoding (kartra-facts.md, "Body encoding"): the client encodes, the fake
+Kartra decodes as Kartra's PHP does, and what the one writes the other reads back."""
 
 from __future__ import annotations
 
 from decimal import Decimal
+from urllib.parse import parse_qsl, urlencode
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kartra_mirror.kartra.phpform import php_form_decode, php_form_encode
+from kartra_fake.phpform import php_form_decode
+from kartra_mirror.kartra.phpform import php_form_encode
 
 
 def test_encode_documented_examples() -> None:
@@ -69,3 +72,11 @@ _tree = st.recursive(
 @given(st.dictionaries(_keys, _tree, min_size=1, max_size=4))
 def test_encode_then_decode_round_trips(data: dict) -> None:
     assert php_form_decode(php_form_encode(data)) == data
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(_keys, _tree, min_size=1, max_size=4))
+def test_client_body_reads_back_on_the_fake_across_the_wire(data: dict) -> None:
+    """The client's pairs form-encoded into a body, as sent; the fake's parse of that body."""
+    body = urlencode(php_form_encode(data))
+    assert php_form_decode(parse_qsl(body, keep_blank_values=True)) == data

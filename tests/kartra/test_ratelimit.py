@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from pyrate_limiter import RateItem
 
+from kartra_fake import FakeKartra
 from kartra_mirror.kartra.errors import RateLimited
-from kartra_mirror.kartra.fake import FakeKartra
 from kartra_mirror.kartra.ratelimit import (
     PACING_BURST,
     WAKE_JITTER_MS,

@@ -1,9 +1,13 @@
 """The change history: each batch records, in its own transaction, what it changed about
 each lead, with the old and new value and the delivery or snapshot that made the change."""
 
+import re
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from events.models import Delivery
 from events.services import deliveries_process_batch, delivery_store
@@ -32,10 +36,12 @@ def deliver(*bodies: bytes, at: datetime | None = None) -> list[Delivery]:
     return stored
 
 
-def deliver_ipn(raw: bytes) -> Delivery:
+def deliver_ipn(raw: bytes, at: datetime | None = None) -> Delivery:
     delivery = delivery_store(
         body=raw, kind="ipn", content_type="application/x-www-form-urlencoded"
     )
+    if at is not None:
+        Delivery.objects.filter(pk=delivery.pk).update(received_at=at)
     assert deliveries_process_batch(limit=100) == 1
     return delivery
 
@@ -248,3 +254,115 @@ def test_a_change_names_the_delivery_of_its_own_lead_in_a_mixed_batch():
     )
     found = Change.objects.filter(ref__in=[one.pk, two.pk]).values_list("lead__kartra_id", "ref")
     assert set(found) == {(1, one.pk), (2, two.pk)}
+
+
+# -- a snapshot that confirms the lead's last one -------------------------------------------
+
+
+def webhook_lead_details(**overrides) -> dict:
+    """``lead_details`` of lead 1234 holding what ``tests.events.payloads.body`` names (the
+    VIP tag, the Newsletter list, the Welcome sequence), with its profile's email and name."""
+    return example_details(
+        id="1234",
+        email="lead1234@example.com",
+        first_name="John",
+        tags=[{"tag_name": "VIP"}],
+        lists=[{"list_name": "Newsletter", "active": "1"}],
+        sequences=[{"tree_name": "Welcome", "step": "2", "status": "active"}],
+        **overrides,
+    )
+
+
+def test_a_snapshot_confirming_the_last_one_costs_the_history_no_query(settings):
+    details = webhook_lead_details()
+    refresh(details, T0)
+    with CaptureQueriesContext(connection) as recorded:
+        refresh(details, T0 + timedelta(hours=1), run=8)
+    settings.KARTRA_HISTORY_DAYS = 0
+    with CaptureQueriesContext(connection) as unrecorded:
+        refresh(details, T0 + timedelta(hours=2), run=9)
+    assert len(recorded) == len(unrecorded)
+    assert Change.objects.filter(ref__in=(8, 9)).count() == 0
+
+
+def test_a_snapshot_reads_only_the_relations_it_lists_differently(settings):
+    """Of a lead last observed by a snapshot, the history reads (twice: before and after)
+    only the relations the new snapshot lists otherwise; here the tags."""
+    details = webhook_lead_details()
+    refresh(details, T0)
+
+    def tables_read(at: datetime, run: int, tags: list) -> Counter:
+        with CaptureQueriesContext(connection) as captured:
+            refresh({**details, "tags": tags}, at, run=run)
+        read = [re.match(r'SELECT .*? FROM "(\w+)"', q["sql"]) for q in captured]
+        return Counter(match.group(1) for match in read if match)
+
+    settings.KARTRA_HISTORY_DAYS = 0
+    without = tables_read(T0 + timedelta(hours=1), 8, [{"tag_name": "Gold"}])
+    settings.KARTRA_HISTORY_DAYS = 365
+    with_history = tables_read(T0 + timedelta(hours=2), 9, [{"tag_name": "Silver"}])
+    assert with_history - without == Counter({"leads_leadtag": 2})
+    assert changes(ref=9, kind="tag") == [
+        ("tag", "Gold", "assigned", "unassigned", "snapshot", 9),
+        ("tag", "Silver", None, "assigned", "snapshot", 9),
+    ]
+
+
+def test_the_same_snapshot_after_a_newer_delivery_is_read_and_recorded():
+    """A delivery received after the last snapshot changed the lead; the same answer of
+    Kartra again (the change was undone there, no webhook for it) changes it back."""
+    details = webhook_lead_details()
+    refresh(details, T0)
+    (untagged,) = deliver(body("unassign_tag", lead_id=1234), at=T0 + timedelta(minutes=5))
+    assert changes(kind="tag") == [("tag", "VIP", "assigned", "unassigned", "webhook", untagged.pk)]
+    refresh(details, T0 + timedelta(hours=1), run=8)
+    assert changes(kind="tag", ref=8) == [("tag", "VIP", "unassigned", "assigned", "snapshot", 8)]
+
+
+@pytest.mark.parametrize(
+    "late",
+    [
+        body("unassign_tag", lead_id=1234),
+        body("list_unsubscription", lead_id=1234, first_name="Late"),
+        body("sequence_unsubscription", lead_id=1234),
+        body("assign_tag", lead_id=1234),
+    ],
+    ids=["tag removed", "list left and name", "sequence left", "tag again"],
+)
+def test_a_delivery_older_than_the_last_snapshot_leaves_nothing_for_it_to_change(monkeypatch, late):
+    """What the history's shortcut for a confirming snapshot rests on: a delivery received
+    before the lead's last snapshot, applied after it, loses to it, so the same snapshot
+    applied again (here read and compared in full) finds nothing to change."""
+    details = webhook_lead_details()
+    refresh(details, T0)
+    deliver(late, at=T0 - timedelta(minutes=5))
+    monkeypatch.setattr("leads.services.snapshot._nothing_since", lambda lead: False)
+    refresh(details, T0 + timedelta(hours=1), run=8)
+    assert changes(ref=8) == []
+    assert Change.objects.exclude(ref=7).count() == 0
+
+
+def test_the_same_snapshot_after_a_newer_ipn_is_read_and_recorded():
+    """An IPN is no profile (the lead's last observation stays the snapshot), yet what it
+    changed is for the next snapshot to change back."""
+    details = webhook_lead_details()
+    refresh(details, T0)
+    (sale,) = details["transactions"]
+    ipn = deliver_ipn(
+        ipn_body(
+            int(sale["transaction_id"]),
+            lead_id=1234,
+            product_name=sale["product_name"],
+            product_price_point=sale["product_price_point"],
+            transaction_full_amount="250.00",
+            transaction_base_amount="250.00",
+            transaction_tax="0.00",
+        ),
+        at=T0 + timedelta(minutes=5),
+    )
+    (paid,) = changes(ref=ipn.pk)
+    assert (paid[2]["amount"], paid[3]["amount"]) == ("300.00", "250.00")
+    refresh(details, T0 + timedelta(hours=1), run=8)
+    (restored,) = changes(ref=8)
+    assert restored[:2] == ("transaction", sale["transaction_id"])
+    assert (restored[2]["amount"], restored[3]["amount"]) == ("250.00", "300.00")

@@ -27,8 +27,8 @@ pytestmark = pytest.mark.packaging
 
 ROOT = Path(__file__).resolve().parents[2]
 # What the build reads: the project metadata and the packages that packages.find includes.
-BUILD_INPUTS = ("pyproject.toml", "README.md", "kartra_mirror", "leads", "events")
-PACKAGES = ("kartra_mirror", "leads", "events")
+BUILD_INPUTS = ("pyproject.toml", "README.md", "kartra_mirror", "kartra_fake", "leads", "events")
+PACKAGES = ("kartra_mirror", "kartra_fake", "leads", "events")
 WHEELHOUSE = Path(
     os.environ.get("KARTRA_WHEELHOUSE", Path.home() / ".cache" / "kartra_mirror" / "wheelhouse")
 )
@@ -165,6 +165,20 @@ def test_wheel_carries_every_file_of_the_packages(wheel: Path):
     assert "kartra_mirror/templates/admin/index.html" in names
     assert "leads/static/kartra_admin/admin.css" in names
     assert "leads/migrations/0001_initial.py" in names
+    assert "kartra_fake/__main__.py" in names  # bin/run's demo serves the fake Kartra
+
+
+def test_installed_wheel_runs_the_fake_kartra(venv: Path, tmp_path: Path):
+    """The demo's fake Kartra comes with the product: importable and runnable from the
+    installed copy, away from the checkout."""
+    python = venv / "bin" / "python"
+    env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME"}}
+    where = _run(
+        [python, "-c", "import kartra_fake; print(kartra_fake.__file__)"], cwd=tmp_path, env=env
+    )
+    assert Path(where.stdout.strip()).is_relative_to(venv), where.stdout
+    usage = _run([python, "-m", "kartra_fake", "--help"], cwd=tmp_path, env=env)
+    assert "--webhook-url" in usage.stdout
 
 
 def test_installed_wheel_serves_the_admin_with_its_css(site: str):

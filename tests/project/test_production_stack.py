@@ -33,7 +33,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Count, Q
 
 from events.models import Delivery, DeliveryStatus, SyncRun, SyncRunStatus
-from kartra_mirror.kartra.fake import FakeAccount, FakeKartra, post_webhook
+from kartra_fake import FakeAccount, FakeKartra, generate_account, play_events, post_webhook
 from leads.models import Lead
 from tests.conftest import FAKE_ANCHOR, free_port
 from tests.sync.mirror_check import mismatches
@@ -193,7 +193,7 @@ def broker() -> Iterator[str]:
 
 @pytest.fixture
 def account() -> FakeAccount:
-    return FakeAccount.generate(40, seed=13, anchor=FAKE_ANCHOR)
+    return generate_account(40, seed=13, anchor=FAKE_ANCHOR)
 
 
 @pytest.fixture
@@ -287,7 +287,7 @@ def play(fake: FakeKartra, stack: Stack, events: int, seed: int) -> set[int]:
     leads = set()
     url = f"{stack.url}/webhooks/kartra/{TOKEN}/"
     with httpx.Client(timeout=10) as http:
-        for mutation, body in fake.account.play(events, seed=seed):
+        for mutation, body in play_events(fake.account, events, seed=seed):
             response = post_webhook(url, body, client=http)
             assert (response.status_code, response.json()["status"]) == (200, "received")
             leads.add(mutation.lead_id)

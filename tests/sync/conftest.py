@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from kartra_fake import FakeAccount, FakeKartra, generate_account
 from kartra_mirror.kartra import KartraClient
-from kartra_mirror.kartra.fake import FakeAccount, FakeKartra
 from leads.normalize import loads_lenient
 from leads.services.sync import sync_client
 from tests.conftest import FAKE_ANCHOR
@@ -33,7 +33,7 @@ def example_details(**overrides: Any) -> dict:
 @pytest.fixture
 def account() -> FakeAccount:
     """A small generated account; every relation kind occurs."""
-    return FakeAccount.generate(12, seed=3, anchor=FAKE_ANCHOR)
+    return generate_account(12, seed=3, anchor=FAKE_ANCHOR)
 
 
 @pytest.fixture

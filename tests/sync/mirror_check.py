@@ -10,8 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from events.models import Activity
-from kartra_mirror.kartra.fake import FakeAccount
-from kartra_mirror.kartra.fake.state import PROFILE_TEXT
+from kartra_fake import FakeAccount, expected_state
+from kartra_fake.state import PROFILE_TEXT
 from leads.models import (
     CalendarSubscription,
     Consent,
@@ -32,7 +32,7 @@ SURVEY_TYPES = {1: "survey", 2: "quiz"}
 
 def mismatches(account: FakeAccount, lead_id: int) -> list[str]:
     """Every difference between the mirror and the truth for one lead, as text."""
-    truth = account.expected_state(lead_id)
+    truth = expected_state(account, account.lead(lead_id))
     lead = Lead.objects.filter(kartra_id=lead_id).first()
     if lead is None:
         return [f"lead {lead_id}: not in the mirror"]

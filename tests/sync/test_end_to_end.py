@@ -9,7 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from events.models import Delivery, DeliveryStatus, SyncRun, SyncRunStatus
-from kartra_mirror.kartra.fake import FakeAccount, FakeKartra, post_webhook
+from kartra_fake import FakeAccount, FakeKartra, generate_account, play_events, post_webhook
 from leads.models import Lead
 from tests.conftest import FAKE_ANCHOR
 
@@ -22,7 +22,7 @@ EVENTS = 200
 
 @pytest.fixture
 def account() -> FakeAccount:
-    return FakeAccount.generate(LEADS, seed=11, anchor=FAKE_ANCHOR)
+    return generate_account(LEADS, seed=11, anchor=FAKE_ANCHOR)
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def test_account_mirrored_through_webhooks_import_and_sync(
     kartra_settings.KARTRA_API_RATE = 300
     url = f"{live_server.url}/webhooks/kartra/{TOKEN}/"
     with httpx.Client(timeout=30) as http:
-        for _mutation, body in fake.account.play(EVENTS, seed=5):
+        for _mutation, body in play_events(fake.account, EVENTS, seed=5):
             assert post_webhook(url, body, client=http).status_code == 200
     assert Delivery.objects.filter(status=DeliveryStatus.PROCESSED).count() == EVENTS
 

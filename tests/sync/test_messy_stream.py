@@ -12,7 +12,7 @@ from django.core.management import call_command
 from events import views
 from events.drain import deliveries_drain
 from events.models import Activity, Delivery, DeliveryStatus, SyncRun, SyncRunStatus
-from kartra_mirror.kartra.fake import FakeAccount, FakeKartra, post_webhook
+from kartra_fake import FakeAccount, FakeKartra, generate_account, play_events, post_webhook
 from leads.models import Lead
 from tests.conftest import FAKE_ANCHOR
 
@@ -28,7 +28,7 @@ TIMELINE = ("activity:", "forms:", "affiliate_products:", "jv_products:")
 
 @pytest.fixture
 def account() -> FakeAccount:
-    return FakeAccount.generate(LEADS, seed=21, anchor=FAKE_ANCHOR)
+    return generate_account(LEADS, seed=21, anchor=FAKE_ANCHOR)
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ def test_a_messy_stream_after_a_full_sync_leaves_the_mirror_equal_to_kartra(
     call_command("kartra_sync", "--all", stdout=out)
     assert [p for lead_id in fake.account.leads for p in mismatches(fake.account, lead_id)] == []
 
-    stream = [(m.lead_id, body) for m, body in fake.account.play(EVENTS, seed=8)]
+    stream = [(m.lead_id, body) for m, body in play_events(fake.account, EVENTS, seed=8)]
     sent, irregular = messy(stream, random.Random(4))
     assert len(sent) != len(stream) and irregular
     url = f"{plain_http_server.url}/webhooks/kartra/{TOKEN}/"

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from kartra_fake import lead_details
 from kartra_mirror.kartra import CredentialsRefused, KartraUnavailable, LeadNotFound
 from kartra_mirror.kartra.client import ClientStats
 from leads.models import Lead, MirrorStatus
@@ -44,7 +45,7 @@ class Stub:
         time.sleep(self.delay)
         if int(lead_id) in self.errors:
             raise self.errors[int(lead_id)]
-        return self.account.lead_details(int(lead_id))
+        return lead_details(self.account, self.account.lead(int(lead_id)))
 
 
 class Batches:
@@ -57,7 +58,7 @@ class Batches:
         self.spans: list[tuple[float, float]] = []
         monkeypatch.setattr(settle, "snapshots_apply", self)
 
-    def __call__(self, snapshots):
+    def __call__(self, snapshots, **options):
         started = time.monotonic()
         time.sleep(self.pause)
         self.sizes.append(len(snapshots))
@@ -65,7 +66,7 @@ class Batches:
             self.failed.append(len(snapshots))
             raise ValueError("this lead's snapshot cannot be stored")
         try:
-            return self.real(snapshots)
+            return self.real(snapshots, **options)
         finally:
             self.spans.append((started, time.monotonic()))
 

@@ -1,7 +1,7 @@
 """Run the fake Kartra API standalone.
 
-    python -m kartra_mirror.kartra.fake --port 8765 --leads 300
-    python -m kartra_mirror.kartra.fake --webhook-url http://127.0.0.1:8000/webhooks/kartra/TOKEN/ \
+    python -m kartra_fake --port 8765 --leads 300
+    python -m kartra_fake --webhook-url http://127.0.0.1:8000/webhooks/kartra/TOKEN/ \
         --ipn-url http://127.0.0.1:8000/webhooks/kartra/TOKEN/ipn/ --events 100 --interval 0.2
 """
 
@@ -11,7 +11,7 @@ import argparse
 import time
 from datetime import datetime
 
-from . import KARTRA_TZ, FakeAccount, FakeKartra, post_ipn, post_webhook
+from . import KARTRA_TZ, FakeKartra, generate_account, play_events, post_ipn, post_webhook
 
 
 def _anchor(text: str) -> datetime:
@@ -21,7 +21,9 @@ def _anchor(text: str) -> datetime:
 
 def main(argv: list[str] | None = None) -> None:
     """Parse arguments, serve until interrupted, optionally play webhooks to a URL."""
-    parser = argparse.ArgumentParser(description="Fake Kartra inbound API (loopback HTTP).")
+    parser = argparse.ArgumentParser(
+        prog="python -m kartra_fake", description="Fake Kartra inbound API (loopback HTTP)."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--leads", type=int, default=300)
@@ -41,7 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between events")
     args = parser.parse_args(argv)
 
-    account = FakeAccount.generate(args.leads, seed=args.seed, anchor=args.anchor)
+    account = generate_account(args.leads, seed=args.seed, anchor=args.anchor)
     if args.ipn_url:
         account.ipn_outbox = []
     fake = FakeKartra(
@@ -66,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         try:
             if (args.webhook_url or args.ipn_url) and args.events:
-                for mutation, body in account.play(args.events, seed=args.seed):
+                for mutation, body in play_events(account, args.events, seed=args.seed):
                     if args.webhook_url:
                         status = post_webhook(args.webhook_url, body).status_code
                         print(f"  {mutation.action} lead {mutation.lead_id} -> {status}")

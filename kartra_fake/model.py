@@ -54,16 +54,16 @@ def words(text: str) -> list[str]:
     return text.split()
 
 
-FieldType = Literal["input_field", "text_area", "drop_down", "radio_button", "checkbox"]
+FakeFieldType = Literal["input_field", "text_area", "drop_down", "radio_button", "checkbox"]
 TEXT_FIELD_TYPES = ("input_field", "text_area")
-TransactionType = Literal[
+FakeTransactionType = Literal[
     "sale", "refund", "partial_refund", "rebill", "cancellation", "chargeback", "failed"
 ]
-CalendarStatus = Literal["Active", "Pending", "Completed", "Declined", "Cancelled"]
+FakeCalendarStatus = Literal["Active", "Pending", "Completed", "Declined", "Cancelled"]
 
 
 @dataclass
-class Named:
+class FakeNamed:
     """A catalogue item that only has an id and a name (tag, list, page, form, video, link)."""
 
     id: int
@@ -71,27 +71,27 @@ class Named:
 
 
 @dataclass
-class Sequence:
+class FakeSequence:
     id: int
     name: str
     steps: int
 
 
 @dataclass
-class MembershipLevel:
+class FakeMembershipLevel:
     id: int
     name: str
 
 
 @dataclass
-class Membership:
+class FakeMembership:
     id: int
     name: str
-    levels: list[MembershipLevel]
+    levels: list[FakeMembershipLevel]
 
 
 @dataclass
-class PricePoint:
+class FakePricePoint:
     """Price point ``number`` (1, 2, ...) within a product; recurring ones open subscriptions."""
 
     number: int
@@ -102,65 +102,65 @@ class PricePoint:
 
 
 @dataclass
-class Product:
+class FakeProduct:
     id: int
     name: str
     official_name: str
-    price_points: list[PricePoint]
+    price_points: list[FakePricePoint]
 
 
 @dataclass
-class Host:
+class FakeHost:
     first_name: str
     last_name: str
     email: str
 
 
 @dataclass
-class Calendar:
+class FakeCalendar:
     id: int
     name: str
     vendor_id: int
     vendor_timezone: str
-    hosts: list[Host]
-    classes: list[Named]
+    hosts: list[FakeHost]
+    classes: list[FakeNamed]
 
 
 @dataclass
-class SurveyQuestion:
+class FakeSurveyQuestion:
     id: int
     title: str
-    options: list[Named]
+    options: list[FakeNamed]
     correct_option_ids: tuple[int, ...] = ()  # quizzes only
 
 
 @dataclass
-class Survey:
+class FakeSurvey:
     id: int
     name: str
     type: int  # 1 survey, 2 quiz
-    questions: list[SurveyQuestion]
+    questions: list[FakeSurveyQuestion]
 
 
 @dataclass
-class CustomField:
+class FakeCustomField:
     id: int
     identifier: str
-    type: FieldType
-    options: list[Named] = field(default_factory=list)
+    type: FakeFieldType
+    options: list[FakeNamed] = field(default_factory=list)
 
 
 # -- lead relations -------------------------------------------------------------------------
 
 
 @dataclass
-class ListSubscription:
+class FakeListSubscription:
     list_id: int
     active: bool
 
 
 @dataclass
-class SequenceSubscription:
+class FakeSequenceSubscription:
     sequence_id: int
     step: int
     status: Literal["active", "unsubscribed"]
@@ -168,16 +168,16 @@ class SequenceSubscription:
 
 
 @dataclass
-class MembershipAccess:
+class FakeMembershipAccess:
     membership_id: int
     level_id: int
     active: bool
 
 
 @dataclass
-class Transaction:
+class FakeTransaction:
     id: int
-    type: TransactionType
+    type: FakeTransactionType
     product_id: int
     price_point: int
     amount: Decimal
@@ -195,7 +195,7 @@ class Transaction:
 
 
 @dataclass
-class Subscription:
+class FakeSubscription:
     id: int
     product_id: int
     price_point: int
@@ -205,16 +205,16 @@ class Subscription:
 
 
 @dataclass
-class CalendarSubscription:
+class FakeCalendarSubscription:
     id: int
     calendar_id: int
     class_id: int
-    status: CalendarStatus
+    status: FakeCalendarStatus
     events: list[tuple[datetime, int]]  # (start, minutes)
 
 
 @dataclass
-class SurveyResult:
+class FakeSurveyResult:
     survey_id: int
     score: int | None  # None for plain surveys ("N/A")
     completion_time: int  # seconds
@@ -223,7 +223,7 @@ class SurveyResult:
 
 
 @dataclass
-class Lead:
+class FakeLead:
     """One lead: profile, relations and the per-lead rendering quirks."""
 
     id: int
@@ -266,13 +266,13 @@ class Lead:
     deleted_date: datetime | None = None
     # relations
     tags: set[int] = field(default_factory=set)
-    lists: dict[int, ListSubscription] = field(default_factory=dict)
-    sequences: dict[int, SequenceSubscription] = field(default_factory=dict)
-    memberships: dict[int, MembershipAccess] = field(default_factory=dict)
-    transactions: list[Transaction] = field(default_factory=list)
-    subscriptions: list[Subscription] = field(default_factory=list)
-    calendars: list[CalendarSubscription] = field(default_factory=list)
-    surveys: list[SurveyResult] = field(default_factory=list)
+    lists: dict[int, FakeListSubscription] = field(default_factory=dict)
+    sequences: dict[int, FakeSequenceSubscription] = field(default_factory=dict)
+    memberships: dict[int, FakeMembershipAccess] = field(default_factory=dict)
+    transactions: list[FakeTransaction] = field(default_factory=list)
+    subscriptions: list[FakeSubscription] = field(default_factory=list)
+    calendars: list[FakeCalendarSubscription] = field(default_factory=list)
+    surveys: list[FakeSurveyResult] = field(default_factory=list)
     custom_fields: dict[int, str | list[int]] = field(default_factory=dict)
     affiliate_products: set[int] = field(default_factory=set)
     jv_products: set[int] = field(default_factory=set)

@@ -1,4 +1,4 @@
-"""``FakeAccount.expected_state``: a lead's truth in plain, typed Python values.
+"""``expected_state``: a lead's truth in plain, typed Python values.
 
 This is what a correct mirror should hold for the lead once it has seen the lead's webhooks
 and/or a ``get_lead`` snapshot. Every wire quirk is already resolved here: ids are ints, flags
@@ -9,12 +9,10 @@ are bools, amounts are Decimals, dates are aware datetimes (America/New_York), e
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from .model import TEXT_FIELD_TYPES, Lead, words
-
-if TYPE_CHECKING:
-    from .account import FakeAccount
+from .data import FakeAccountData
+from .model import TEXT_FIELD_TYPES, FakeLead, words
 
 PROFILE_TEXT = words(
     "email first_name middle_name last_name last_name2 username company sales_tax_id "
@@ -24,7 +22,7 @@ PROFILE_TEXT = words(
 )
 
 
-def expected_state(account: FakeAccount, lead: Lead) -> dict[str, Any]:
+def expected_state(account: FakeAccountData, lead: FakeLead) -> dict[str, Any]:
     """The lead's truth.
 
     Keys: ``id``, ``deleted``, ``deleted_at``, ``profile`` (text fields as str plus
@@ -36,6 +34,24 @@ def expected_state(account: FakeAccount, lead: Lead) -> dict[str, Any]:
     ``affiliate_products``, ``jv_products``, ``forms`` and ``activity`` (webhook action ->
     count of deliveries made by mutations for this lead).
     """
+    return {
+        "id": lead.id,
+        "deleted": lead.deleted,
+        "deleted_at": lead.deleted_date,
+        "profile": _profile(lead),
+        "custom_fields": _custom_fields(account, lead),
+        **_subscriptions(account, lead),
+        **_commerce(account, lead),
+        "calendars": [_calendar(account, c) for c in sorted(lead.calendars, key=lambda c: c.id)],
+        "surveys": _surveys(account, lead),
+        "affiliate_products": sorted(lead.affiliate_products),
+        "jv_products": sorted(lead.jv_products),
+        "forms": list(lead.forms),
+        "activity": dict(sorted(lead.activity.items())),
+    }
+
+
+def _profile(lead: FakeLead) -> dict[str, Any]:
     profile: dict[str, Any] = {name: getattr(lead, name) for name in PROFILE_TEXT}
     profile.update(
         date_joined=lead.date_joined,
@@ -47,6 +63,10 @@ def expected_state(account: FakeAccount, lead: Lead) -> dict[str, Any]:
         gdpr_lead_status_date=lead.gdpr_lead_status_date,
         gdpr_communications_agreed=lead.gdpr_agreed,
     )
+    return profile
+
+
+def _custom_fields(account: FakeAccountData, lead: FakeLead) -> dict[str, Any]:
     custom: dict[str, Any] = {}
     for cf in account.custom_fields.values():
         value = lead.custom_fields.get(cf.id)
@@ -56,12 +76,12 @@ def expected_state(account: FakeAccount, lead: Lead) -> dict[str, Any]:
             names = {o.id: o.name for o in cf.options}
             chosen = value if isinstance(value, list) else []
             custom[cf.identifier] = [{"option_id": o, "option_value": names[o]} for o in chosen]
+    return custom
+
+
+def _subscriptions(account: FakeAccountData, lead: FakeLead) -> dict[str, list[dict[str, Any]]]:
+    """Tags, lists, sequences and memberships."""
     return {
-        "id": lead.id,
-        "deleted": lead.deleted,
-        "deleted_at": lead.deleted_date,
-        "profile": profile,
-        "custom_fields": custom,
         "tags": [{"id": t, "name": account.tags[t].name} for t in sorted(lead.tags)],
         "lists": [
             {"id": s.list_id, "name": account.lists[s.list_id].name, "active": s.active}
@@ -87,6 +107,12 @@ def expected_state(account: FakeAccount, lead: Lead) -> dict[str, Any]:
             }
             for m in sorted(lead.memberships.values(), key=lambda m: m.membership_id)
         ],
+    }
+
+
+def _commerce(account: FakeAccountData, lead: FakeLead) -> dict[str, list[dict[str, Any]]]:
+    """Transactions and subscriptions."""
+    return {
         "transactions": [
             {
                 "id": t.id,
@@ -113,27 +139,25 @@ def expected_state(account: FakeAccount, lead: Lead) -> dict[str, Any]:
             }
             for s in sorted(lead.subscriptions, key=lambda s: s.id)
         ],
-        "calendars": [_calendar(account, c) for c in sorted(lead.calendars, key=lambda c: c.id)],
-        "surveys": [
-            {
-                "survey_id": r.survey_id,
-                "survey_name": account.surveys[r.survey_id].name,
-                "survey_type": account.surveys[r.survey_id].type,
-                "score": r.score,
-                "completion_time": r.completion_time,
-                "completion_date": r.completion_date,
-                "answers": {q: sorted(opts) for q, opts in sorted(r.answers.items())},
-            }
-            for r in sorted(lead.surveys, key=lambda r: r.survey_id)
-        ],
-        "affiliate_products": sorted(lead.affiliate_products),
-        "jv_products": sorted(lead.jv_products),
-        "forms": list(lead.forms),
-        "activity": dict(sorted(lead.activity.items())),
     }
 
 
-def _calendar(account: FakeAccount, sub) -> dict[str, Any]:
+def _surveys(account: FakeAccountData, lead: FakeLead) -> list[dict[str, Any]]:
+    return [
+        {
+            "survey_id": r.survey_id,
+            "survey_name": account.surveys[r.survey_id].name,
+            "survey_type": account.surveys[r.survey_id].type,
+            "score": r.score,
+            "completion_time": r.completion_time,
+            "completion_date": r.completion_date,
+            "answers": {q: sorted(opts) for q, opts in sorted(r.answers.items())},
+        }
+        for r in sorted(lead.surveys, key=lambda r: r.survey_id)
+    ]
+
+
+def _calendar(account: FakeAccountData, sub) -> dict[str, Any]:
     calendar = account.calendars[sub.calendar_id]
     klass = next(c for c in calendar.classes if c.id == sub.class_id)
     return {

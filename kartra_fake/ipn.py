@@ -10,16 +10,14 @@ queued bodies over, for :func:`post_ipn` to send.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
 
-from .model import Lead, Transaction, words
+from .data import FakeAccountData
+from .model import FakeLead, FakeTransaction, words
 from .render import kartra_date
-
-if TYPE_CHECKING:
-    from .account import FakeAccount
 
 #: The IPN's variables, in the order Kartra's help centre lists them.
 IPN_KEYS = words(
@@ -42,7 +40,7 @@ def _money(value: Decimal) -> str:
     return f"{value:.2f}"
 
 
-def ipn_fields(account: FakeAccount, lead: Lead, txn: Transaction) -> dict[str, str]:
+def ipn_fields(account: FakeAccountData, lead: FakeLead, txn: FakeTransaction) -> dict[str, str]:
     """The IPN's variables for ``txn`` of ``lead``, as text, ``N/A`` where empty."""
     product = account.products[txn.product_id]
     pp = account.price_point(txn.product_id, txn.price_point)
@@ -94,7 +92,7 @@ def ipn_fields(account: FakeAccount, lead: Lead, txn: Transaction) -> dict[str, 
     return {key: str(values[key]) if values[key] != "" else EMPTY for key in IPN_KEYS}
 
 
-def ipn_body(account: FakeAccount, lead: Lead, txn: Transaction) -> str:
+def ipn_body(account: FakeAccountData, lead: FakeLead, txn: FakeTransaction) -> str:
     """The IPN's form-encoded body for ``txn``."""
     return urlencode(ipn_fields(account, lead, txn))
 
@@ -111,17 +109,16 @@ def post_ipn(url: str, body: str | bytes, *, client: Any = None) -> Any:
     return client.post(url, data=raw, content_type=FORM)
 
 
-class IpnMixin:
-    """Queuing IPNs, and the payments only the IPN reports: rebills and failed rebills."""
+def queue_ipn(account: FakeAccountData, lead: FakeLead, txn: FakeTransaction) -> None:
+    """Queue the IPN of ``txn`` when the account sends IPNs and its type has one."""
+    if account.ipn_outbox is not None and txn.type in IPN_TYPES:
+        account.ipn_outbox.append(ipn_body(account, lead, txn))
 
-    ipn_outbox: list[str] | None
 
-    def queue_ipn(self: FakeAccount, lead: Lead, txn: Transaction) -> None:
-        """Queue the IPN of ``txn`` when the account sends IPNs and its type has one."""
-        if self.ipn_outbox is not None and txn.type in IPN_TYPES:
-            self.ipn_outbox.append(ipn_body(self, lead, txn))
+class IpnMixin(FakeAccountData):
+    """The IPN queue, and the payments only the IPN reports: rebills and failed rebills."""
 
-    def take_ipns(self: FakeAccount) -> list[str]:
+    def take_ipns(self) -> list[str]:
         """The IPN bodies queued since the last call, oldest first."""
         with self.lock:
             if self.ipn_outbox is None:
@@ -130,7 +127,7 @@ class IpnMixin:
             self.ipn_outbox.clear()
             return bodies
 
-    def rebill(self: FakeAccount, lead_id: int, subscription_id: int, *, failed: bool = False):
+    def rebill(self, lead_id: int, subscription_id: int, *, failed: bool = False):
         """The next payment of an active subscription: collected (``rebill``, one payment
         fewer left) or refused by the card (``failed``). No webhook; returns the
         transaction."""
@@ -144,7 +141,7 @@ class IpnMixin:
             )
             if not failed and sub.payments_left != 9999:
                 sub.payments_left = max(sub.payments_left - 1, 0)
-            txn = Transaction(
+            txn = FakeTransaction(
                 self.new_id("transaction", 50001),
                 "failed" if failed else "rebill",
                 sub.product_id,
@@ -158,5 +155,5 @@ class IpnMixin:
                 processor=first.processor,
             )
             lead.transactions.append(txn)
-            self.queue_ipn(lead, txn)
+            queue_ipn(self, lead, txn)
             return txn

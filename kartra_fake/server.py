@@ -19,8 +19,9 @@ from urllib.parse import parse_qsl
 
 import httpx
 
-from ..phpform import php_form_decode
 from .account import FakeAccount
+from .generate import generate_account
+from .phpform import php_form_decode
 from .render import catalogue_custom_fields, catalogue_pages, lead_details
 
 Fault = Literal["500", "502", "timeout", "garbage", "429"]
@@ -116,7 +117,7 @@ class FakeKartra:
         port: int = 0,
         path: str = "/api",
     ) -> None:
-        self.account = account if account is not None else FakeAccount.generate(20, seed=1)
+        self.account = account if account is not None else generate_account(20, seed=1)
         self.app_id, self.api_key, self.api_password = app_id, api_key, api_password
         self.rate_limit, self.rate_window = rate_limit, rate_window
         self.timeout_sleep = timeout_sleep

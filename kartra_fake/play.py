@@ -1,4 +1,4 @@
-"""``FakeAccount.play``: a realistic stream of account activity, as webhook deliveries.
+"""``play_events``: a realistic stream of account activity, as webhook deliveries.
 
 Each step picks an action by weight, a live lead for which it makes sense (no unassign without
 a tag, no refund without a sale, ...), applies the mutation and yields it with its body. Now and
@@ -6,7 +6,7 @@ then a new lead opts in, or a profile/custom field changes silently, which the n
 lead block shows. An account that sends IPNs also collects (or fails to collect) the next
 payment of a subscription now and then: no webhook tells of it, only its IPN. The account's
 clock moves forward between events, spreading them over the time left before the anchor (the
-last week, after :meth:`FakeAccount.generate`); it never passes the anchor.
+last week, after :func:`~kartra_fake.generate.generate_account`); it never passes the anchor.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .model import TEXT_FIELD_TYPES, Lead, elapsed, kartra_after
+from .model import TEXT_FIELD_TYPES, FakeLead, elapsed, kartra_after
 from .mutations import Mutation
 
 if TYPE_CHECKING:
     from .account import FakeAccount
 
-Chooser = Callable[["FakeAccount", Lead, random.Random], dict[str, Any] | None]
+Chooser = Callable[["FakeAccount", FakeLead, random.Random], dict[str, Any] | None]
 
 
 def _pick(items, rng: random.Random):
@@ -30,55 +30,55 @@ def _pick(items, rng: random.Random):
     return rng.choice(items) if items else None
 
 
-def _one(key: str, pool: Callable[[FakeAccount, Lead], Any]) -> Chooser:
-    def choose(account: FakeAccount, lead: Lead, rng: random.Random) -> dict[str, Any] | None:
+def _one(key: str, pool: Callable[[FakeAccount, FakeLead], Any]) -> Chooser:
+    def choose(account: FakeAccount, lead: FakeLead, rng: random.Random) -> dict[str, Any] | None:
         value = _pick(pool(account, lead), rng)
         return None if value is None else {key: value}
 
     return choose
 
 
-def _buy(account: FakeAccount, lead: Lead, rng: random.Random) -> dict[str, Any]:
+def _buy(account: FakeAccount, lead: FakeLead, rng: random.Random) -> dict[str, Any]:
     product = rng.choice(list(account.products.values()))
     return {"product_id": product.id, "price_point": rng.choice(product.price_points).number}
 
 
-def _refundable(lead: Lead) -> list[int]:
+def _refundable(lead: FakeLead) -> list[int]:
     done = {t.parent_id for t in lead.transactions if t.type in ("refund", "chargeback")}
     return [t.id for t in lead.transactions if t.type == "sale" and t.id not in done]
 
 
-def _partial(account: FakeAccount, lead: Lead, rng: random.Random) -> dict[str, Any] | None:
+def _partial(account: FakeAccount, lead: FakeLead, rng: random.Random) -> dict[str, Any] | None:
     sale = _pick(_refundable(lead), rng)
     return None if sale is None else {"transaction_id": sale, "amount": Decimal("10.00")}
 
 
-def _grant(account: FakeAccount, lead: Lead, rng: random.Random) -> dict[str, Any]:
+def _grant(account: FakeAccount, lead: FakeLead, rng: random.Random) -> dict[str, Any]:
     membership = rng.choice(list(account.memberships.values()))
     level = rng.choice(membership.levels)
     return {"membership_id": membership.id, "level_id": level.id}
 
 
-def _book(account: FakeAccount, lead: Lead, rng: random.Random) -> dict[str, Any]:
+def _book(account: FakeAccount, lead: FakeLead, rng: random.Random) -> dict[str, Any]:
     calendar = rng.choice(list(account.calendars.values()))
     return {"calendar_id": calendar.id, "class_id": rng.choice(calendar.classes).id}
 
 
-def _score(account: FakeAccount, lead: Lead, rng: random.Random) -> dict[str, Any]:
+def _score(account: FakeAccount, lead: FakeLead, rng: random.Random) -> dict[str, Any]:
     return {"points": lead.score + rng.choice([5, 10, 25, 50])}
 
 
-def _survey(account: FakeAccount, lead: Lead, rng: random.Random) -> dict[str, Any]:
+def _survey(account: FakeAccount, lead: FakeLead, rng: random.Random) -> dict[str, Any]:
     survey = rng.choice(list(account.surveys.values()))
     answers = {q.id: [rng.choice(q.options).id] for q in survey.questions}
     return {"survey_id": survey.id, "answers": answers}
 
 
-def _booked(lead: Lead) -> list[int]:
+def _booked(lead: FakeLead) -> list[int]:
     return [c.id for c in lead.calendars if c.status in ("Active", "Pending")]
 
 
-def _held(account: FakeAccount, lead: Lead) -> list[int]:
+def _held(account: FakeAccount, lead: FakeLead) -> list[int]:
     """Bookings whose first session has started: only those can be completed."""
     return [
         c.id
@@ -158,14 +158,14 @@ ACTIONS: dict[str, tuple[int, Chooser]] = {
 }
 
 
-def _new_lead(account: FakeAccount, rng: random.Random) -> Lead:
+def _new_lead(account: FakeAccount, rng: random.Random) -> FakeLead:
     n = account.next_ids.get("lead", 1001)
     lead = account.create_lead(f"new.lead{n}@example.com", "New", f"Lead{n}", source="single-optin")
     lead.gdpr_lead_status, lead.gdpr_lead_status_date = 1, account.now
     return lead
 
 
-def _silent_change(account: FakeAccount, lead: Lead, rng: random.Random) -> None:
+def _silent_change(account: FakeAccount, lead: FakeLead, rng: random.Random) -> None:
     if rng.random() < 0.5:
         account.edit_lead(lead.id, phone=str(rng.randint(2000000, 9999999)), city="Lisbon")
         return
@@ -174,7 +174,7 @@ def _silent_change(account: FakeAccount, lead: Lead, rng: random.Random) -> None
     account.set_custom_field(lead.id, cf.identifier, value)
 
 
-def _payment_due(account: FakeAccount, lead: Lead, rng: random.Random) -> None:
+def _payment_due(account: FakeAccount, lead: FakeLead, rng: random.Random) -> None:
     """The next payment of one of the lead's active subscriptions: mostly collected, now and
     then refused by the card."""
     active = [s.id for s in lead.subscriptions if s.status == "active" and s.payments_left]
@@ -189,7 +189,9 @@ def _tick(account: FakeAccount, rng: random.Random, events_left: int) -> None:
     account.now = min(kartra_after(account.now, step, later=True), account.anchor)
 
 
-def play(account: FakeAccount, n_events: int, seed: int = 0) -> Iterator[tuple[Mutation, dict]]:
+def play_events(
+    account: FakeAccount, n_events: int, seed: int = 0
+) -> Iterator[tuple[Mutation, dict]]:
     """Apply ``n_events`` mutations and yield ``(Mutation, webhook body)`` for each."""
     rng = random.Random(seed)
     account.rng = random.Random(seed + 1)

@@ -11,18 +11,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .data import FakeAccountData
+from .ipn import queue_ipn
 from .model import (
     TEXT_FIELD_TYPES,
-    CalendarSubscription,
-    Lead,
-    ListSubscription,
-    MembershipAccess,
-    SequenceSubscription,
-    Subscription,
-    SurveyResult,
-    Transaction,
+    FakeCalendarSubscription,
+    FakeLead,
+    FakeListSubscription,
+    FakeMembershipAccess,
+    FakeSequenceSubscription,
+    FakeSubscription,
+    FakeSurveyResult,
+    FakeTransaction,
     kartra_after,
     kartra_time,
 )
@@ -37,11 +39,6 @@ from .render import (
     webhook_lead,
 )
 
-if TYPE_CHECKING:
-    from random import Random
-
-    from .account import FakeAccount
-
 CENT = Decimal("0.01")
 
 
@@ -54,10 +51,8 @@ class Mutation:
     params: dict[str, Any] = field(default_factory=dict)
 
 
-class MutationsMixin:
+class MutationsMixin(FakeAccountData):
     """Webhook-backed mutations (one per documented action) and silent ones (no webhook)."""
-
-    rng: Random
 
     # -- body assembly ----------------------------------------------------------------------
 
@@ -67,8 +62,8 @@ class MutationsMixin:
         return style, amounts
 
     def _body(
-        self: FakeAccount,
-        lead: Lead,
+        self,
+        lead: FakeLead,
         action: str,
         details: dict[str, Any],
         style: IdStyle,
@@ -83,7 +78,7 @@ class MutationsMixin:
         }
 
     def _named(
-        self: FakeAccount, lead_id: int, action: str, key: str, item: Any, *, page_visit=False
+        self, lead_id: int, action: str, key: str, item: Any, *, page_visit=False
     ) -> dict[str, Any]:
         style, _ = self._styles()
         ids = "int" if style == "mixed" else style
@@ -92,31 +87,31 @@ class MutationsMixin:
 
     # -- lists, tags, forms, sequences ------------------------------------------------------
 
-    def list_subscription(self: FakeAccount, lead_id: int, list_id: int) -> dict[str, Any]:
+    def list_subscription(self, lead_id: int, list_id: int) -> dict[str, Any]:
         """Subscribe (or re-activate) the lead on a list."""
         with self.lock:
-            self.lead(lead_id).lists[list_id] = ListSubscription(list_id, True)
+            self.lead(lead_id).lists[list_id] = FakeListSubscription(list_id, True)
             return self._named(lead_id, "list_subscription", "list", self.lists[list_id])
 
-    def list_unsubscription(self: FakeAccount, lead_id: int, list_id: int) -> dict[str, Any]:
+    def list_unsubscription(self, lead_id: int, list_id: int) -> dict[str, Any]:
         """The lead stays on the list, inactive (get_lead shows ``"active": "0"``)."""
         with self.lock:
-            self.lead(lead_id).lists[list_id] = ListSubscription(list_id, False)
+            self.lead(lead_id).lists[list_id] = FakeListSubscription(list_id, False)
             return self._named(lead_id, "list_unsubscription", "list", self.lists[list_id])
 
-    def assign_tag(self: FakeAccount, lead_id: int, tag_id: int) -> dict[str, Any]:
+    def assign_tag(self, lead_id: int, tag_id: int) -> dict[str, Any]:
         """Tag the lead."""
         with self.lock:
             self.lead(lead_id).tags.add(tag_id)
             return self._named(lead_id, "assign_tag", "tag", self.tags[tag_id])
 
-    def unassign_tag(self: FakeAccount, lead_id: int, tag_id: int) -> dict[str, Any]:
+    def unassign_tag(self, lead_id: int, tag_id: int) -> dict[str, Any]:
         """Remove a tag from the lead."""
         with self.lock:
             self.lead(lead_id).tags.discard(tag_id)
             return self._named(lead_id, "unassign_tag", "tag", self.tags[tag_id])
 
-    def filled_form(self: FakeAccount, lead_id: int, form_id: int) -> dict[str, Any]:
+    def filled_form(self, lead_id: int, form_id: int) -> dict[str, Any]:
         """001 puts form_id/form_name under the key ``"tag"``; so do we."""
         with self.lock:
             lead = self.lead(lead_id)
@@ -127,65 +122,69 @@ class MutationsMixin:
             details = {"tag": {"form_id": as_id(form.id, ids), "form_name": form.name}}
             return self._body(lead, "filled_form", details, style)
 
-    def _sequence(self: FakeAccount, lead_id: int, sequence_id: int, action: str) -> dict:
+    def _sequence(self, lead_id: int, sequence_id: int, action: str) -> dict:
         return self._named(lead_id, action, "sequence", self.sequences[sequence_id])
 
-    def sequence_subscription(self: FakeAccount, lead_id: int, sequence_id: int) -> dict:
+    def sequence_subscription(self, lead_id: int, sequence_id: int) -> dict:
         """Start the lead at step 1."""
         with self.lock:
-            self.lead(lead_id).sequences[sequence_id] = SequenceSubscription(
+            self.lead(lead_id).sequences[sequence_id] = FakeSequenceSubscription(
                 sequence_id, 1, "active"
             )
             return self._sequence(lead_id, sequence_id, "sequence_subscription")
 
-    def sequence_unsubscription(self: FakeAccount, lead_id: int, sequence_id: int) -> dict:
+    def sequence_unsubscription(self, lead_id: int, sequence_id: int) -> dict:
         """Stop the lead's sequence where it is."""
         with self.lock:
             lead = self.lead(lead_id)
-            current = lead.sequences.get(sequence_id) or SequenceSubscription(sequence_id, 1, "")
+            current = lead.sequences.get(sequence_id) or FakeSequenceSubscription(
+                sequence_id, 1, ""
+            )
             lead.sequences[sequence_id] = replace(current, status="unsubscribed")
             return self._sequence(lead_id, sequence_id, "sequence_unsubscription")
 
-    def sequence_completion(self: FakeAccount, lead_id: int, sequence_id: int) -> dict:
+    def sequence_completion(self, lead_id: int, sequence_id: int) -> dict:
         """Move to the last step. get_lead documents only active/unsubscribed, so the status
         stays ``active``; ``completed`` is kept for the truth."""
         with self.lock:
             lead = self.lead(lead_id)
             steps = self.sequences[sequence_id].steps
-            lead.sequences[sequence_id] = SequenceSubscription(sequence_id, steps, "active", True)
+            lead.sequences[sequence_id] = FakeSequenceSubscription(
+                sequence_id, steps, "active", True
+            )
             return self._sequence(lead_id, sequence_id, "sequence_completion")
 
     # -- clicks, videos, pages, score -------------------------------------------------------
 
-    def click_tracking_link(self: FakeAccount, lead_id: int, link_id: int) -> dict:
+    def click_tracking_link(self, lead_id: int, link_id: int) -> dict:
         """A click on a tracking link (activity only)."""
         with self.lock:
             link = self.tracking_links[link_id]
             return self._named(lead_id, "click_tracking_link", "tracking_link", link)
 
-    def click_page_split_test_link(self: FakeAccount, lead_id: int, link_id: int) -> dict:
+    def click_page_split_test_link(self, lead_id: int, link_id: int) -> dict:
         """A click on a page split-test link (activity only)."""
         with self.lock:
             link = self.split_test_links[link_id]
             return self._named(lead_id, "click_page_split_test_link", "page_split_test_link", link)
 
-    def video_play(self: FakeAccount, lead_id: int, video_id: int) -> dict:
+    def video_play(self, lead_id: int, video_id: int) -> dict:
         """The lead played a video."""
         with self.lock:
             return self._named(lead_id, "video_play", "video", self.videos[video_id])
 
-    def video_complete(self: FakeAccount, lead_id: int, video_id: int) -> dict:
+    def video_complete(self, lead_id: int, video_id: int) -> dict:
         """The lead finished a video."""
         with self.lock:
             return self._named(lead_id, "video_complete", "video", self.videos[video_id])
 
-    def kartra_page_visit(self: FakeAccount, lead_id: int, page_id: int) -> dict:
+    def kartra_page_visit(self, lead_id: int, page_id: int) -> dict:
         """A page visit; its lead block follows the 000 doc, not 001."""
         with self.lock:
             page = self.pages[page_id]
             return self._named(lead_id, "kartra_page_visit", "kartra_page", page, page_visit=True)
 
-    def reaches_score(self: FakeAccount, lead_id: int, points: int) -> dict:
+    def reaches_score(self, lead_id: int, points: int) -> dict:
         """The lead's score reaches ``points``; details are ``{"points": n}``, not nested."""
         with self.lock:
             lead = self.lead(lead_id)
@@ -196,7 +195,7 @@ class MutationsMixin:
 
     # -- memberships and products -----------------------------------------------------------
 
-    def _membership(self: FakeAccount, lead: Lead, access: MembershipAccess, action: str) -> dict:
+    def _membership(self, lead: FakeLead, access: FakeMembershipAccess, action: str) -> dict:
         style, _ = self._styles()
         ids = "int" if style == "mixed" else style
         membership = self.memberships[access.membership_id]
@@ -211,17 +210,15 @@ class MutationsMixin:
         }
         return self._body(lead, action, details, style)
 
-    def membership_granted(
-        self: FakeAccount, lead_id: int, membership_id: int, level_id: int
-    ) -> dict:
+    def membership_granted(self, lead_id: int, membership_id: int, level_id: int) -> dict:
         """Grant (or move to) a membership level."""
         with self.lock:
             lead = self.lead(lead_id)
-            access = MembershipAccess(membership_id, level_id, True)
+            access = FakeMembershipAccess(membership_id, level_id, True)
             lead.memberships[membership_id] = access
             return self._membership(lead, access, "membership_granted")
 
-    def membership_revoked(self: FakeAccount, lead_id: int, membership_id: int) -> dict:
+    def membership_revoked(self, lead_id: int, membership_id: int) -> dict:
         """Revoke the lead's access to a membership (level kept, inactive)."""
         with self.lock:
             lead = self.lead(lead_id)
@@ -229,7 +226,7 @@ class MutationsMixin:
             lead.memberships[membership_id] = access
             return self._membership(lead, access, "membership_revoked")
 
-    def _product_signup(self: FakeAccount, lead_id: int, product_id: int, action: str) -> dict:
+    def _product_signup(self, lead_id: int, product_id: int, action: str) -> dict:
         lead = self.lead(lead_id)
         (lead.affiliate_products if action == "affiliate_signup" else lead.jv_products).add(
             product_id
@@ -246,28 +243,26 @@ class MutationsMixin:
         }
         return self._body(lead, action, details, style)
 
-    def affiliate_signup(self: FakeAccount, lead_id: int, product_id: int) -> dict:
+    def affiliate_signup(self, lead_id: int, product_id: int) -> dict:
         """The lead signs up as an affiliate of a product."""
         with self.lock:
             return self._product_signup(lead_id, product_id, "affiliate_signup")
 
-    def jv_signup(self: FakeAccount, lead_id: int, product_id: int) -> dict:
+    def jv_signup(self, lead_id: int, product_id: int) -> dict:
         """The lead signs up as a JV partner of a product."""
         with self.lock:
             return self._product_signup(lead_id, product_id, "jv_signup")
 
     # -- transactions -----------------------------------------------------------------------
 
-    def _transaction_body(self: FakeAccount, lead: Lead, txn: Transaction, action: str) -> dict:
+    def _transaction_body(self, lead: FakeLead, txn: FakeTransaction, action: str) -> dict:
         lead.transactions.append(txn)
-        self.queue_ipn(lead, txn)
+        queue_ipn(self, lead, txn)
         style, amounts = self._styles()
         details = {"transaction_details": transaction_details(self, lead, txn, style, amounts)}
         return self._body(lead, action, details, style)
 
-    def buy_product(
-        self: FakeAccount, lead_id: int, product_id: int, price_point: int = 1
-    ) -> dict[str, Any]:
+    def buy_product(self, lead_id: int, product_id: int, price_point: int = 1) -> dict[str, Any]:
         """A sale; a recurring price point also opens a subscription."""
         with self.lock:
             lead = self.lead(lead_id)
@@ -278,9 +273,9 @@ class MutationsMixin:
                 sub_id = self.new_id("subscription", 7001)
                 left = 9999 if pp.payments >= 9999 else max(pp.payments - 1, 0)
                 lead.subscriptions.append(
-                    Subscription(sub_id, product_id, price_point, txn_id, "active", left)
+                    FakeSubscription(sub_id, product_id, price_point, txn_id, "active", left)
                 )
-            txn = Transaction(
+            txn = FakeTransaction(
                 txn_id,
                 "sale",
                 product_id,
@@ -293,10 +288,12 @@ class MutationsMixin:
             )
             return self._transaction_body(lead, txn, "buy_product")
 
-    def _refund(self, lead: Lead, sale_id: int, amount: Decimal | None, kind: str) -> Transaction:
+    def _refund(
+        self, lead: FakeLead, sale_id: int, amount: Decimal | None, kind: str
+    ) -> FakeTransaction:
         sale = next(t for t in lead.transactions if t.id == sale_id)
         amount = sale.amount if amount is None else amount.quantize(CENT)
-        return Transaction(
+        return FakeTransaction(
             self.new_id("transaction", 50001),
             kind,
             sale.product_id,
@@ -310,7 +307,7 @@ class MutationsMixin:
             processor=sale.processor,
         )
 
-    def refund_product(self: FakeAccount, lead_id: int, transaction_id: int) -> dict:
+    def refund_product(self, lead_id: int, transaction_id: int) -> dict:
         """Refund a sale in full."""
         with self.lock:
             lead = self.lead(lead_id)
@@ -318,7 +315,7 @@ class MutationsMixin:
             return self._transaction_body(lead, txn, "refund_product")
 
     def partial_refund_product(
-        self: FakeAccount, lead_id: int, transaction_id: int, amount: Decimal | None = None
+        self, lead_id: int, transaction_id: int, amount: Decimal | None = None
     ) -> dict:
         """Refund part of a sale (half when ``amount`` is not given)."""
         with self.lock:
@@ -328,13 +325,13 @@ class MutationsMixin:
             txn = self._refund(lead, transaction_id, amount, "partial_refund")
             return self._transaction_body(lead, txn, "partial_refund_product")
 
-    def cancel_subscription(self: FakeAccount, lead_id: int, subscription_id: int) -> dict:
+    def cancel_subscription(self, lead_id: int, subscription_id: int) -> dict:
         """Cancel a subscription; Kartra records a ``Cancellation`` transaction."""
         with self.lock:
             lead = self.lead(lead_id)
             sub = next(s for s in lead.subscriptions if s.id == subscription_id)
             sub.status, sub.payments_left = "cancelled", 0
-            txn = Transaction(
+            txn = FakeTransaction(
                 self.new_id("transaction", 50001),
                 "cancellation",
                 sub.product_id,
@@ -348,7 +345,7 @@ class MutationsMixin:
 
     # -- calendars and surveys --------------------------------------------------------------
 
-    def _calendar_body(self: FakeAccount, lead: Lead, sub: CalendarSubscription, action: str):
+    def _calendar_body(self, lead: FakeLead, sub: FakeCalendarSubscription, action: str):
         style, _ = self._styles()
         ids = "int" if style == "mixed" else style
         calendar = self.calendars[sub.calendar_id]
@@ -368,7 +365,7 @@ class MutationsMixin:
         return self._body(lead, action, {"calendar": block}, style)
 
     def calendar_subscribe(
-        self: FakeAccount, lead_id: int, calendar_id: int, class_id: int, minutes: int = 60
+        self, lead_id: int, calendar_id: int, class_id: int, minutes: int = 60
     ) -> dict:
         """Book a class a few days after the account's ``now`` (the session may lie after
         the anchor: it is still to come)."""
@@ -376,7 +373,7 @@ class MutationsMixin:
             lead = self.lead(lead_id)
             later = kartra_after(self.now, timedelta(days=3))
             start = kartra_time(later.replace(minute=0, second=0))  # on the hour
-            sub = CalendarSubscription(
+            sub = FakeCalendarSubscription(
                 self.new_id("calendar_subscription", 1801),
                 calendar_id,
                 class_id,
@@ -386,23 +383,23 @@ class MutationsMixin:
             lead.calendars.append(sub)
             return self._calendar_body(lead, sub, "calendar_subscribe")
 
-    def _calendar_status(self: FakeAccount, lead_id: int, sub_id: int, status, action: str):
+    def _calendar_status(self, lead_id: int, sub_id: int, status, action: str):
         with self.lock:
             lead = self.lead(lead_id)
             sub = next(c for c in lead.calendars if c.id == sub_id)
             sub.status = status
             return self._calendar_body(lead, sub, action)
 
-    def calendar_complete(self: FakeAccount, lead_id: int, subscription_id: int) -> dict:
+    def calendar_complete(self, lead_id: int, subscription_id: int) -> dict:
         """Mark a calendar subscription Completed."""
         return self._calendar_status(lead_id, subscription_id, "Completed", "calendar_complete")
 
-    def calendar_cancel(self: FakeAccount, lead_id: int, subscription_id: int) -> dict:
+    def calendar_cancel(self, lead_id: int, subscription_id: int) -> dict:
         """Mark a calendar subscription Cancelled."""
         return self._calendar_status(lead_id, subscription_id, "Cancelled", "calendar_cancel")
 
     def survey_complete(
-        self: FakeAccount, lead_id: int, survey_id: int, answers: dict[int, list[int]] | None = None
+        self, lead_id: int, survey_id: int, answers: dict[int, list[int]] | None = None
     ) -> dict:
         """Record a survey/quiz result (``answers`` default: each question's first option)."""
         with self.lock:
@@ -416,7 +413,7 @@ class MutationsMixin:
                     for q in survey.questions
                 )
                 score = round(100 * right / len(survey.questions))
-            result = SurveyResult(survey_id, score, 30 + 5 * len(answers), self.now, answers)
+            result = FakeSurveyResult(survey_id, score, 30 + 5 * len(answers), self.now, answers)
             lead.surveys = [s for s in lead.surveys if s.survey_id != survey_id] + [result]
             style, _ = self._styles()
             block = survey_block(
@@ -426,10 +423,10 @@ class MutationsMixin:
 
     # -- silent mutations (no webhook is documented for them) -------------------------------
 
-    def create_lead(self: FakeAccount, email: str, first_name: str, last_name: str, **profile):
-        """Add a lead (as an opt-in would); returns the :class:`Lead`."""
+    def create_lead(self, email: str, first_name: str, last_name: str, **profile):
+        """Add a lead (as an opt-in would); returns the :class:`FakeLead`."""
         with self.lock:
-            lead = Lead(
+            lead = FakeLead(
                 self.new_id("lead", 1001), email, first_name, last_name, self.now, **profile
             )
             for cf in self.custom_fields.values():
@@ -437,7 +434,7 @@ class MutationsMixin:
             self.leads[lead.id] = lead
             return lead
 
-    def edit_lead(self: FakeAccount, lead_id: int, **profile: Any) -> Lead:
+    def edit_lead(self, lead_id: int, **profile: Any) -> FakeLead:
         """Change profile fields; the next webhook's lead block shows them."""
         with self.lock:
             lead = self.lead(lead_id)
@@ -447,13 +444,13 @@ class MutationsMixin:
                 setattr(lead, name, value)
             return lead
 
-    def set_custom_field(self: FakeAccount, lead_id: int, identifier: str, value) -> None:
+    def set_custom_field(self, lead_id: int, identifier: str, value) -> None:
         """Set a custom field by identifier: text, or a list of option ids."""
         with self.lock:
             cf = next(f for f in self.custom_fields.values() if f.identifier == identifier)
             self.lead(lead_id).custom_fields[cf.id] = value
 
-    def delete_lead(self: FakeAccount, lead_id: int) -> None:
+    def delete_lead(self, lead_id: int) -> None:
         """Delete a lead: get_lead answers 245 from now on."""
         with self.lock:
             lead = self.lead(lead_id)

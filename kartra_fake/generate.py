@@ -1,11 +1,11 @@
-"""``FakeAccount.generate``: a realistic, deterministic demo account.
+"""``generate_account``: a realistic, deterministic demo account.
 
 Its history is relative to the account's anchor (its present), so that a mirror of it has
 recent data to show: leads join over the :data:`HISTORY_DAYS` before the anchor, more of them
 each week (three times as many a day at the end as at the start), and buy, rebill, get
 refunded, book calls and fill in surveys after they join. The last :data:`PLAYED_DAYS` are
-left to :meth:`FakeAccount.play`: the generated history ends where the clock then starts, so
-that every played event comes after it.
+left to :func:`~kartra_fake.play.play_events`: the generated history ends where the clock
+then starts, so that every played event comes after it.
 """
 
 from __future__ import annotations
@@ -14,37 +14,24 @@ import math
 import random
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
+from .account import FakeAccount
+from .catalogue import demo_catalogue
 from .model import (
     TEXT_FIELD_TYPES,
-    Calendar,
-    CalendarSubscription,
-    CustomField,
-    Host,
-    Lead,
-    ListSubscription,
-    Membership,
-    MembershipAccess,
-    MembershipLevel,
-    Named,
-    PricePoint,
-    Product,
-    Sequence,
-    SequenceSubscription,
-    Subscription,
-    Survey,
-    SurveyQuestion,
-    SurveyResult,
-    Transaction,
+    FakeCalendarSubscription,
+    FakeLead,
+    FakeListSubscription,
+    FakeMembershipAccess,
+    FakeSequenceSubscription,
+    FakeSubscription,
+    FakeSurveyResult,
+    FakeTransaction,
     elapsed,
     kartra_after,
     kartra_time,
     words,
 )
-
-if TYPE_CHECKING:
-    from .account import FakeAccount
 
 D = Decimal
 FIRST = words("Joe Ana Liam Mia Noah Emma Omar Sofia Yuki Lena Ravi Chloe Mateo Aisha Ivan Zoe")
@@ -109,155 +96,12 @@ def _join_dates(start: datetime, end: datetime, n_leads: int, rng: random.Random
     return showcase + [kartra_after(first, span * share) for share in shares]
 
 
-def _named(start: int, names: str) -> dict[int, Named]:
-    return {start + i: Named(start + i, name) for i, name in enumerate(names.split("|"))}
-
-
-def _catalogue(account: FakeAccount) -> None:
-    account.tags = _named(
-        101,
-        "Customer|Lead magnet|Webinar attendee|VIP|Cold|Hot lead|"
-        "Affiliate|Newsletter|Black Friday 2023|Podcast listener|"
-        "Coaching prospect|Refunded",
-    )
-    account.lists = _named(
-        201, "Newsletter|Webinar registrants|Customers|Product launch|Podcast|Beta testers"
-    )
-    account.sequences = {
-        sid: Sequence(sid, name, steps)
-        for sid, name, steps in [
-            (301, "Welcome series", 5),
-            (302, "Webinar reminders", 3),
-            (303, "Onboarding", 7),
-            (304, "Re-engagement", 4),
-            (305, "Launch sequence", 6),
-        ]
-    }
-    account.memberships = {
-        401: Membership(
-            401,
-            "Academy",
-            [
-                MembershipLevel(4101, "Basic"),
-                MembershipLevel(4102, "Pro"),
-                MembershipLevel(4103, "VIP"),
-            ],
-        ),
-        402: Membership(
-            402,
-            "Coaching Club",
-            [MembershipLevel(4201, "Member"), MembershipLevel(4202, "Inner circle")],
-        ),
-    }
-    account.products = {
-        501: Product(501, "ebook-2024", "The Launch Ebook", [PricePoint(1, D("27.00"))]),
-        502: Product(
-            502,
-            "course-main",
-            "Launch Course",
-            [PricePoint(1, D("497.00")), PricePoint(2, D("197.00"), recurring=True, payments=3)],
-        ),
-        503: Product(
-            503,
-            "membership-monthly",
-            "Academy Monthly",
-            [PricePoint(1, D("47.00"), recurring=True, payments=9999, trial_days=14)],
-        ),
-        504: Product(504, "coaching-1on1", "1:1 Coaching", [PricePoint(1, D("1997.00"))]),
-        505: Product(505, "workshop-ticket", "Live Workshop", [PricePoint(1, D("97.00"))]),
-        506: Product(
-            506,
-            "bundle",
-            "Everything Bundle",
-            [PricePoint(1, D("297.00")), PricePoint(2, D("597.00"))],
-        ),
-    }
-    hosts = [
-        Host("host", "host", "hostemail@gmail.com"),
-        Host("co-host", "co-host", "cohostemail@gmail.com"),
-    ]
-    account.calendars = {
-        601: Calendar(
-            601,
-            "Discovery calls",
-            321,
-            "America/New_York",
-            hosts[:1],
-            [Named(6101, "30-minute call"), Named(6102, "Strategy session")],
-        ),
-        602: Calendar(
-            602,
-            "Group coaching",
-            321,
-            "America/Detroit",
-            hosts,
-            [Named(6201, "Monday group"), Named(6202, "Thursday Q&A")],
-        ),
-    }
-    account.surveys = {
-        701: Survey(
-            701,
-            "My Survey",
-            1,
-            [
-                SurveyQuestion(
-                    146,
-                    "Age",
-                    [
-                        Named(105, "Under 18"),
-                        Named(106, "Between 18 and 30"),
-                        Named(107, "Over 30"),
-                    ],
-                ),
-                SurveyQuestion(
-                    147,
-                    "What pets do you like",
-                    [Named(109, "Cats"), Named(110, "Dogs"), Named(111, "Fish")],
-                ),
-            ],
-        ),
-        702: Survey(
-            702,
-            "My Quiz",
-            2,
-            [
-                SurveyQuestion(150, "5+5", [Named(125, "10"), Named(126, "55")], (125,)),
-                SurveyQuestion(
-                    151,
-                    "Which are mammals",
-                    [Named(131, "Cats"), Named(132, "Dogs"), Named(133, "Trout")],
-                    (131, 132),
-                ),
-            ],
-        ),
-    }
-    # Option ids restart per field, as in the 002 example (color 1, 2; gender 1).
-    account.custom_fields = {
-        323: CustomField(
-            323, "color", "checkbox", [Named(1, "red"), Named(2, "blue"), Named(3, "green")]
-        ),
-        324: CustomField(
-            324, "gender", "drop_down", [Named(1, "male"), Named(2, "female"), Named(3, "other")]
-        ),
-        325: CustomField(325, "favorite_dish", "input_field"),
-        326: CustomField(326, "bio", "text_area"),
-        327: CustomField(327, "plan", "radio_button", [Named(1, "basic"), Named(2, "pro")]),
-    }
-    account.pages = _named(
-        801, "Home|Webinar registration|Thank you|Sales page|Checkout|Blog|Member login|Contact"
-    )
-    account.forms = _named(901, "Newsletter opt-in|Webinar sign-up|Quiz entry|Contact form")
-    account.videos = _named(951, "Welcome video|Webinar replay|Module 1|Testimonials|Launch teaser")
-    account.tracking_links = _named(981, "Facebook ad|Newsletter footer|Podcast notes|YouTube")
-    account.split_test_links = _named(991, "Sales page test|Opt-in A/B|Pricing test")
-
-
-def _profile(account: FakeAccount, index: int, joined: datetime, rng: random.Random) -> Lead:
+def _profile(account: FakeAccount, index: int, joined: datetime, rng: random.Random) -> FakeLead:
     first, last = rng.choice(FIRST), rng.choice(LAST)
     country, state, city, zip_code, phone_cc, tz, ip = rng.choice(PLACES)
     gdpr = rng.randint(0, 5)
     ascii_last = last.replace("ü", "u")
-    lead = Lead(
+    lead = FakeLead(
         id=account.new_id("lead", 1001),
         email=f"{first}.{ascii_last}{index}@example.com".lower(),
         first_name=first,
@@ -308,7 +152,7 @@ def _profile(account: FakeAccount, index: int, joined: datetime, rng: random.Ran
 
 def _purchase(
     account: FakeAccount,
-    lead: Lead,
+    lead: FakeLead,
     product_id: int,
     number: int,
     when: datetime,
@@ -320,27 +164,9 @@ def _purchase(
     refund, ``p`` partial refund and ``C`` chargeback (days after the sale). Follow-ups the
     account's clock has not reached yet are left out."""
     pp = account.price_point(product_id, number)
-    sale_id = account.new_id("transaction", 50001)
-    sub_id = 0
-    if pp.recurring:
-        sub_id = account.new_id("subscription", 7001)
-        left = 9999 if pp.payments >= 9999 else pp.payments - 1
-        lead.subscriptions.append(Subscription(sub_id, product_id, number, sale_id, "active", left))
-    txns = [
-        Transaction(
-            sale_id,
-            "sale",
-            product_id,
-            number,
-            pp.amount,
-            when,
-            subscription_id=sub_id,
-            original_id=sale_id,
-            base_amount=pp.amount,
-            processor=rng.choice(["Stripe", "PayPal", "Braintree", "Authorize.net"]),
-            tax=D("0.00"),
-        )
-    ]
+    sale = _sale(account, lead, product_id, number, when, rng)
+    sale_id, sub_id = sale.id, sale.subscription_id
+    txns = [sale]
     cycle, last = 0, when
     for code in follow_ups:
         kind = FOLLOW_UPS[code]
@@ -356,7 +182,7 @@ def _purchase(
         last = date
         amount = {"cancellation": D("0.00"), "partial_refund": (pp.amount / 3).quantize(D("0.01"))}
         txns.append(
-            Transaction(
+            FakeTransaction(
                 account.new_id("transaction", 50001),
                 kind,
                 product_id,
@@ -378,7 +204,42 @@ def _purchase(
     lead.transactions.extend(txns)
 
 
-def _random_purchase(account: FakeAccount, lead: Lead, when: datetime, rng: random.Random) -> None:
+def _sale(
+    account: FakeAccount,
+    lead: FakeLead,
+    product_id: int,
+    number: int,
+    when: datetime,
+    rng: random.Random,
+) -> FakeTransaction:
+    """A sale of price point ``number`` at ``when``; a recurring one opens a subscription."""
+    pp = account.price_point(product_id, number)
+    sale_id = account.new_id("transaction", 50001)
+    sub_id = 0
+    if pp.recurring:
+        sub_id = account.new_id("subscription", 7001)
+        left = 9999 if pp.payments >= 9999 else pp.payments - 1
+        lead.subscriptions.append(
+            FakeSubscription(sub_id, product_id, number, sale_id, "active", left)
+        )
+    return FakeTransaction(
+        sale_id,
+        "sale",
+        product_id,
+        number,
+        pp.amount,
+        when,
+        subscription_id=sub_id,
+        original_id=sale_id,
+        base_amount=pp.amount,
+        processor=rng.choice(["Stripe", "PayPal", "Braintree", "Authorize.net"]),
+        tax=D("0.00"),
+    )
+
+
+def _random_purchase(
+    account: FakeAccount, lead: FakeLead, when: datetime, rng: random.Random
+) -> None:
     """Any price point of any product bought at ``when``; a recurring one is rebilled every
     cycle since then, and any may have been cancelled or refunded."""
     product = rng.choice(list(account.products.values()))
@@ -391,13 +252,13 @@ def _random_purchase(account: FakeAccount, lead: Lead, when: datetime, rng: rand
     _purchase(account, lead, product.id, pp.number, when, rng, follow)
 
 
-def _relations(account: FakeAccount, lead: Lead, rng: random.Random, full: bool) -> None:
+def _relations(account: FakeAccount, lead: FakeLead, rng: random.Random, full: bool) -> None:
     chance = (lambda p: True) if full else (lambda p: rng.random() < p)
     lead.tags = {
         t.id for t in rng.sample(list(account.tags.values()), rng.randint(1 if full else 0, 4))
     }
     for lst in rng.sample(list(account.lists.values()), 3 if full else rng.randint(0, 3)):
-        lead.lists[lst.id] = ListSubscription(lst.id, rng.random() < 0.8)
+        lead.lists[lst.id] = FakeListSubscription(lst.id, rng.random() < 0.8)
     if full:
         first_list = next(iter(lead.lists))
         lead.lists[first_list].active = False
@@ -406,12 +267,12 @@ def _relations(account: FakeAccount, lead: Lead, rng: random.Random, full: bool)
         state = n % 3 if full else rng.randint(0, 2)
         step = seq.steps if state == 2 else rng.randint(1, seq.steps)
         status = "unsubscribed" if state == 1 else "active"
-        lead.sequences[seq.id] = SequenceSubscription(seq.id, step, status, state == 2)
+        lead.sequences[seq.id] = FakeSequenceSubscription(seq.id, step, status, state == 2)
     if chance(0.3):
         for membership in list(account.memberships.values())[: 2 if full else 1]:
             level = rng.choice(membership.levels)
             active = membership.id == 401 or not full
-            lead.memberships[membership.id] = MembershipAccess(membership.id, level.id, active)
+            lead.memberships[membership.id] = FakeMembershipAccess(membership.id, level.id, active)
     when = kartra_after(lead.date_joined, timedelta(hours=2))
     if full:
         _purchase(account, lead, 502, 2, when, rng, "rrc")
@@ -425,45 +286,60 @@ def _relations(account: FakeAccount, lead: Lead, rng: random.Random, full: bool)
         later = kartra_after(when, elapsed(when, account.now) * rng.random())
         _random_purchase(account, lead, later, rng)
     if chance(0.15):
-        statuses = ["Active", "Pending", "Completed", "Declined", "Cancelled"]
-        if _session(when, 7) > account.now:  # a session still to come cannot be completed
-            statuses.remove("Completed")
-        for n, status in enumerate(statuses if full else [rng.choice(statuses)]):
-            calendar = rng.choice(list(account.calendars.values()))
-            klass = rng.choice(calendar.classes)
-            start = _session(when, 7 + n)
-            events = [(start, 60), (_session(when, 8 + n), 40)][: rng.randint(1, 2)]
-            lead.calendars.append(
-                CalendarSubscription(
-                    account.new_id("calendar_subscription", 1801),
-                    calendar.id,
-                    klass.id,
-                    status,
-                    events,
-                )
-            )
+        _bookings(account, lead, when, rng, full)
     for survey in account.surveys.values():
         if chance(0.2):
             answers = {q.id: [rng.choice(q.options).id] for q in survey.questions}
             score = None if survey.type == 1 else rng.choice([0, 50, 100])
             done = kartra_after(when, min(timedelta(days=2), elapsed(when, account.now) / 2))
-            lead.surveys.append(SurveyResult(survey.id, score, rng.randint(20, 200), done, answers))
+            lead.surveys.append(
+                FakeSurveyResult(survey.id, score, rng.randint(20, 200), done, answers)
+            )
     if chance(0.05):
         lead.affiliate_products.add(rng.choice(list(account.products)))
     if chance(0.05):
         lead.jv_products.add(rng.choice(list(account.products)))
 
 
-def generate_account(account: FakeAccount, n_leads: int, seed: int) -> FakeAccount:
-    """Fill ``account`` with the demo catalogue and ``n_leads`` leads dated from
-    :data:`HISTORY_DAYS` to :data:`PLAYED_DAYS` before its anchor, and set its clock there.
+def _bookings(
+    account: FakeAccount, lead: FakeLead, when: datetime, rng: random.Random, full: bool
+) -> None:
+    """Calendar bookings a week or so after ``when``: one of each status when ``full``."""
+    statuses = ["Active", "Pending", "Completed", "Declined", "Cancelled"]
+    if _session(when, 7) > account.now:  # a session still to come cannot be completed
+        statuses.remove("Completed")
+    for n, status in enumerate(statuses if full else [rng.choice(statuses)]):
+        calendar = rng.choice(list(account.calendars.values()))
+        klass = rng.choice(calendar.classes)
+        start = _session(when, 7 + n)
+        events = [(start, 60), (_session(when, 8 + n), 40)][: rng.randint(1, 2)]
+        lead.calendars.append(
+            FakeCalendarSubscription(
+                account.new_id("calendar_subscription", 1801),
+                calendar.id,
+                klass.id,
+                status,
+                events,
+            )
+        )
+
+
+def generate_account(
+    n_leads: int = 50, seed: int = 1, *, anchor: datetime | None = None
+) -> FakeAccount:
+    """A realistic demo account: the demo catalogue and ``n_leads`` leads dated from
+    :data:`HISTORY_DAYS` to :data:`PLAYED_DAYS` before ``anchor`` (aware; default: the
+    current time), with the account's clock left there. The same ``n_leads``, ``seed`` and
+    ``anchor`` give the same account.
 
     Leads 0, 2, 3 and 5 get every relation kind (covering both ``tree_name``/``sequence_name``
-    and both transaction key styles); lead 1 is deleted. Others are random.
+    and both transaction key styles); lead 1 is deleted. Others are random. Every kind of
+    relation occurs when ``n_leads >= 6``.
     """
+    account = FakeAccount(seed=seed) if anchor is None else FakeAccount(seed=seed, anchor=anchor)
     rng = random.Random(seed)
     account.rng = random.Random(seed + 1)
-    _catalogue(account)
+    demo_catalogue(account)
     start = kartra_after(account.anchor, -timedelta(days=HISTORY_DAYS))
     account.now = kartra_after(account.anchor, -timedelta(days=PLAYED_DAYS))
     # The last join leaves its purchase (two hours later) before the clock.

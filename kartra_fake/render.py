@@ -5,20 +5,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
+from .data import FakeAccountData
 from .model import (
     KARTRA_TZ,
     TEXT_FIELD_TYPES,
-    CalendarSubscription,
-    Lead,
-    SurveyResult,
-    Transaction,
+    FakeCalendarSubscription,
+    FakeLead,
+    FakeSurveyResult,
+    FakeTransaction,
     words,
 )
-
-if TYPE_CHECKING:
-    from .account import FakeAccount
 
 #: How ids, flags and scores travel in one delivery: all strings (get_lead, 001's first
 #: example), all integers (001's reference tables), or "mixed" like 001's example (strings,
@@ -129,7 +127,7 @@ def _flag(value: bool, style: IdStyle) -> str | int:
     return as_id(1 if value else 0, style)
 
 
-def _text(lead: Lead, name: str) -> str:
+def _text(lead: FakeLead, name: str) -> str:
     value = getattr(lead, name)
     if not value and name in OPTIONAL_TEXT:
         return lead.empty_style
@@ -139,7 +137,9 @@ def _text(lead: Lead, name: str) -> str:
 # -- shared blocks --------------------------------------------------------------------------
 
 
-def custom_fields_block(account: FakeAccount, lead: Lead, style: IdStyle) -> list[dict[str, Any]]:
+def custom_fields_block(
+    account: FakeAccountData, lead: FakeLead, style: IdStyle
+) -> list[dict[str, Any]]:
     """Every account custom field with this lead's value, even empty ones (002 doc, **)."""
     block = []
     for cf in account.custom_fields.values():
@@ -163,7 +163,7 @@ def custom_fields_block(account: FakeAccount, lead: Lead, style: IdStyle) -> lis
     return block
 
 
-def _profile(lead: Lead, style: IdStyle) -> dict[str, Any]:
+def _profile(lead: FakeLead, style: IdStyle) -> dict[str, Any]:
     scalar = "str" if style == "mixed" else style
     return {
         "id": as_id(lead.id, scalar),
@@ -192,7 +192,7 @@ def _profile(lead: Lead, style: IdStyle) -> dict[str, Any]:
 
 
 def webhook_lead(
-    account: FakeAccount, lead: Lead, style: IdStyle, *, page_visit: bool = False
+    account: FakeAccountData, lead: FakeLead, style: IdStyle, *, page_visit: bool = False
 ) -> dict[str, Any]:
     """The ``lead`` block of a webhook (001 doc), or of ``kartra_page_visit`` (000 doc)."""
     values = _profile(lead, style)
@@ -210,7 +210,9 @@ def webhook_lead(
 # -- get_lead -------------------------------------------------------------------------------
 
 
-def _transaction_row(account: FakeAccount, lead: Lead, txn: Transaction) -> dict[str, Any]:
+def _transaction_row(
+    account: FakeAccountData, lead: FakeLead, txn: FakeTransaction
+) -> dict[str, Any]:
     product = account.products[txn.product_id]
     id_key, pp_key = (
         ("transaction_id", "product_price_point")
@@ -227,7 +229,7 @@ def _transaction_row(account: FakeAccount, lead: Lead, txn: Transaction) -> dict
     }
 
 
-def calendar_row(account: FakeAccount, sub: CalendarSubscription, style: IdStyle) -> dict:
+def calendar_row(account: FakeAccountData, sub: FakeCalendarSubscription, style: IdStyle) -> dict:
     """A calendar subscription as 002's ``calendars`` entries show it."""
     calendar = account.calendars[sub.calendar_id]
     klass = next(c for c in calendar.classes if c.id == sub.class_id)
@@ -248,7 +250,7 @@ def calendar_row(account: FakeAccount, sub: CalendarSubscription, style: IdStyle
     return row
 
 
-def hosts_block(account: FakeAccount, calendar_id: int) -> list[dict[str, str]]:
+def hosts_block(account: FakeAccountData, calendar_id: int) -> list[dict[str, str]]:
     """A calendar's hosts."""
     return [
         {
@@ -260,7 +262,7 @@ def hosts_block(account: FakeAccount, calendar_id: int) -> list[dict[str, str]]:
     ]
 
 
-def events_block(sub: CalendarSubscription) -> list[dict[str, Any]]:
+def events_block(sub: FakeCalendarSubscription) -> list[dict[str, Any]]:
     """Event dates (``YYYY-MM-DD HH:MM``, Eastern) and durations in minutes."""
     return [
         {"event_date": start.astimezone(KARTRA_TZ).strftime("%Y-%m-%d %H:%M"), "event_duration": m}
@@ -269,7 +271,7 @@ def events_block(sub: CalendarSubscription) -> list[dict[str, Any]]:
 
 
 def survey_block(
-    account: FakeAccount, result: SurveyResult, style: IdStyle, *, with_date: bool
+    account: FakeAccountData, result: FakeSurveyResult, style: IdStyle, *, with_date: bool
 ) -> dict[str, Any]:
     """A survey result as 002's ``surveys`` entries (``with_date``) or survey_complete shows it."""
     survey = account.surveys[result.survey_id]
@@ -304,7 +306,7 @@ def survey_block(
     return block
 
 
-def lead_details(account: FakeAccount, lead: Lead) -> dict[str, Any]:
+def lead_details(account: FakeAccountData, lead: FakeLead) -> dict[str, Any]:
     """``lead_details`` of a ``get_lead`` answer, keys in the order of 002's example."""
     p = _profile(lead, "str")
     details: dict[str, Any] = {
@@ -351,7 +353,11 @@ def lead_details(account: FakeAccount, lead: Lead) -> dict[str, Any]:
 
 
 def transaction_details(
-    account: FakeAccount, lead: Lead, txn: Transaction, style: IdStyle, amounts: AmountStyle
+    account: FakeAccountData,
+    lead: FakeLead,
+    txn: FakeTransaction,
+    style: IdStyle,
+    amounts: AmountStyle,
 ) -> dict[str, Any]:
     """``action_details.transaction_details`` for buy/refund/partial refund/cancel (001 doc)."""
     product = account.products[txn.product_id]
@@ -410,7 +416,7 @@ def transaction_details(
 # -- catalogue answers ----------------------------------------------------------------------
 
 
-def catalogue_custom_fields(account: FakeAccount) -> list[dict[str, Any]]:
+def catalogue_custom_fields(account: FakeAccountData) -> list[dict[str, Any]]:
     """``retrieve_custom_fields``: ids as strings, options for choice types only."""
     fields = []
     for cf in account.custom_fields.values():
@@ -427,7 +433,7 @@ def catalogue_custom_fields(account: FakeAccount) -> list[dict[str, Any]]:
     return fields
 
 
-def catalogue_pages(account: FakeAccount, shape: Literal["dicts", "names"]) -> list[Any]:
+def catalogue_pages(account: FakeAccountData, shape: Literal["dicts", "names"]) -> list[Any]:
     """``retrieve_account_pages``: undocumented shape, so the fake can answer either way."""
     if shape == "names":
         return [page.name for page in account.pages.values()]
