@@ -75,7 +75,8 @@ SEED_SQL = [
             date_joined, website, ip, ip_country, facebook, twitter, linkedin, google_plus,
             sales_tax_id, lead_picture, source, source_id, score, referring_id, blacklisted,
             notes, lead_preferred_time_zone, business_type, gdpr_lead_status,
-            gdpr_lead_status_ip, gdpr_lead_communications, lead_deleted, mirror_status,
+            gdpr_lead_status_ip, gdpr_lead_communications, consent, consent_source,
+            lead_deleted, mirror_status,
             mirror_raw, mirror_raw_source, mirror_first_seen, mirror_profile_observed_at,
             mirror_webhook_at, mirror_refreshed_at, mirror_last_activity_at, mirror_updated)
         SELECT
@@ -92,7 +93,8 @@ SEED_SQL = [
                    'manual'])[1 + g % 8],
             NULL,
             CASE WHEN g % 5 = 0 THEN NULL ELSE (g * 31 % 500) END,
-            NULL, g % 200 = 0, '', 'America/New_York', '', g % 6, '', NULL, g % 100 = 0,
+            NULL, g % 200 = 0, '', 'America/New_York', '', g % 6, '', NULL, 'unknown', '',
+            g % 100 = 0,
             'active', '{{}}'::jsonb, 'webhook', now() - interval '400 days',
             now() - interval '1 day', now() - interval '1 day', now() - interval '2 days',
             CASE WHEN g % 10 < 7 THEN now() - make_interval(secs => (g * 7 % 2592000)) END,
@@ -141,14 +143,14 @@ SEED_SQL = [
             buyer_billing_zip, shipping_first_name, shipping_last_name, shipping_address,
             shipping_city, shipping_zip, shipping_country, shipping_state, affiliate, jv,
             vendor_tracking_id_1, vendor_tracking_id_2, vendor_tracking_link,
-            payment_processor_type, raw, observed_at, observed_source)
+            payment_processor_type, card_last_digits, raw, observed_at, observed_source)
         SELECT
             row_number() OVER (), l.id, p.id, '1',
             (ARRAY['sale','sale','sale','sale','rebill','refund','partial_refund','failed'])[
                 1 + floor(random() * 8)::int],
             l.date_joined + interval '2 days', round((random() * 500)::numeric, 2),
             NULL, NULL, 0, 0, 0, l.first_name, l.last_name, l.email, '', 'US', '', '', '', '',
-            '', '', '', '', '', '', '', '', '', '', '', '', '', '', 'stripe', '{{}}'::jsonb,
+            '', '', '', '', '', '', '', '', '', '', '', '', '', '', 'stripe', '', '{{}}'::jsonb,
             now() - interval '3 days', 'webhook'
         FROM leads_lead l
         CROSS JOIN generate_series(1, 3) k

@@ -285,8 +285,9 @@ class StubClient:
 
 def apply_once(details: dict[int, dict], *, batch: int) -> tuple[float, object]:
     """Refresh every lead once through ``leads_refresh``; leads per second, and the run."""
-    from leads.services.sync import Target, fetch_workers, leads_refresh
-    from leads.services.sync_runs import sync_run_start
+    from events.sync.refresh import leads_refresh
+    from events.sync.runs import sync_run_start
+    from leads.services.sync import Target, fetch_workers
 
     client = StubClient(details)
     recorder = sync_run_start(kind="bench", client=client)
@@ -298,8 +299,8 @@ def apply_once(details: dict[int, dict], *, batch: int) -> tuple[float, object]:
 
 
 def part_apply(count: int) -> list[dict]:
+    from events.sync.refresh import APPLY_BATCH
     from kartra_fake import generate_account, lead_details
-    from leads.services.sync import APPLY_BATCH
 
     account = generate_account(count, seed=SEED)
     live = [lead for lead in account.leads.values() if not lead.deleted]
@@ -392,7 +393,7 @@ def part_due(url: str, reseed: bool) -> dict:
     from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext
 
-    from leads.refresh_loop import refresh_interval
+    from events.sync.loop import refresh_interval
     from leads.services.due import CLASSES, TARGET_COLUMNS, due_class, leads_due, refresh_budget
 
     now = datetime.fromtimestamp(seed_due(url, reseed), UTC)  # the classes as seeded

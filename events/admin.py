@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
-from leads.admin.base import MirrorAdmin, admin_link, changelist_url, pre, short_datetime
+from kartra_mirror.admin import MirrorAdmin, admin_link, changelist_url, pre, short_datetime
 from leads.admin.filters import ActionFilter
 from leads.admin.search import LeadSearchMixin
 

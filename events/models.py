@@ -35,7 +35,7 @@ class Delivery(models.Model):
         max_length=8, choices=DeliveryKind.choices, default=DeliveryKind.WEBHOOK
     )
     body = models.BinaryField(null=True, blank=True)
-    body_sha256 = models.CharField(max_length=64, db_index=True)
+    body_sha256 = models.CharField(max_length=64)
     size = models.PositiveIntegerField()
     content_type = models.CharField(max_length=255, blank=True)
     headers = models.JSONField(default=dict, blank=True)
@@ -43,10 +43,15 @@ class Delivery(models.Model):
     status = models.CharField(
         max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.RECEIVED
     )
-    action = models.CharField(max_length=64, blank=True, db_index=True)
+    action = models.CharField(max_length=64, blank=True)
     lead_kartra_id = models.BigIntegerField(null=True, blank=True)
     lead = models.ForeignKey(
-        Lead, null=True, blank=True, on_delete=models.SET_NULL, related_name="deliveries"
+        Lead,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="deliveries",
+        db_index=False,  # delivery_lead_idx starts with it
     )
     probable_duplicate_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -63,10 +68,14 @@ class Delivery(models.Model):
     class Meta:
         verbose_name_plural = "deliveries"
         ordering = ("-received_at", "-id")
+        # Every index is written by the receiver's INSERT and again by the processing's
+        # UPDATE (status and action are indexed, so no update is HOT): one per question the
+        # product asks, none that another index's leading column answers.
         indexes = [
             models.Index(fields=["status", "received_at"], name="delivery_status_idx"),
             models.Index(fields=["lead", "received_at"], name="delivery_lead_idx"),
             models.Index(fields=["action", "received_at"], name="delivery_action_idx"),
+            models.Index(fields=["body_sha256"], name="delivery_sha256_idx"),
         ]
 
     def __str__(self) -> str:
@@ -135,7 +144,7 @@ class SyncRun(models.Model):
     retries = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list, blank=True)
     # Which process runs it, and when it last said it was alive: a run whose process is gone
-    # is marked aborted (leads.services.sync_runs) rather than shown running.
+    # is marked aborted (events.sync.runs) rather than shown running.
     host = models.CharField(max_length=255, blank=True)
     pid = models.PositiveIntegerField(null=True, blank=True)
     heartbeat_at = models.DateTimeField("alive at", null=True, blank=True)

@@ -22,12 +22,13 @@ from django.db import IntegrityError, InterfaceError, OperationalError, transact
 from django.utils import timezone
 
 from kartra_mirror.counters import counters_add
+from kartra_mirror.db import replayable_atomic
 from leads.models import Asset, Lead, Product, Source
 from leads.normalize import IpnEvent, PayloadError, WebhookEvent, parse_ipn, parse_webhook
 from leads.services.catalog import catalog_resolve_many
 from leads.services.changes import ChangeSet, changes_apply
 from leads.services.history import HistoryWatch, history_record
-from leads.services.lead import leads_lock, leads_save
+from leads.services.lead import custom_confirmed, leads_lock, leads_save
 from leads.services.observation import Observation
 from leads.services.upsert import insert_row, objects_update, rows_insert
 
@@ -103,9 +104,12 @@ def deliveries_process_batch(*, limit: int | None = None) -> int:
     """Claim up to ``limit`` (``KARTRA_DELIVERY_BATCH``) unprocessed deliveries, oldest
     first, and process them in one transaction. Returns how many were claimed: 0 when none
     is waiting. Raises one of ``TRANSIENT_ERRORS`` when the database failed; the batch is
-    then rolled back and its deliveries wait, unprocessed, for the next attempt."""
+    then rolled back and its deliveries wait, unprocessed, for the next attempt.
+
+    The commit does not wait for the disk: a crash that loses it loses the deliveries'
+    outcomes with what they applied, and they are processed again from the stored bodies."""
     limit = limit or settings.KARTRA_DELIVERY_BATCH
-    with transaction.atomic():
+    with replayable_atomic():
         batch = list(
             Delivery.objects.select_for_update(skip_locked=True)
             .filter(status=DeliveryStatus.RECEIVED)
@@ -128,7 +132,7 @@ def delivery_process(*, delivery_id: int) -> Delivery:
     applied). Never raises for a bad body or a processing error; raises one of
     ``TRANSIENT_ERRORS`` when the database failed, leaving the delivery as it was.
     """
-    with transaction.atomic():
+    with replayable_atomic():
         delivery = Delivery.objects.select_for_update().get(pk=delivery_id)
         _process_guarded([delivery])
     _count_outcomes([delivery])
@@ -173,13 +177,22 @@ def _process_guarded(batch: Sequence[Delivery]) -> None:
             if len(batch) > 1:
                 logger.error("a batch of %d deliveries failed (%s); one at a time", len(batch),
                              type(exc).__name__)  # fmt: skip
-                for delivery in batch:
+                # The leads stay locked until the batch commits: taken in Kartra id order,
+                # as a whole batch takes them, they never wait for a batch that waits for
+                # them (the newest observation wins whatever the order of processing).
+                for delivery in sorted(batch, key=_lead_order):
                     _process_guarded([delivery])
                 return
             if isinstance(exc, IntegrityError) and attempt < _RACE_ATTEMPTS:
                 continue
             _record_failure(batch[0], exc)
             return
+
+
+def _lead_order(delivery: Delivery) -> tuple:
+    """Deliveries by their lead's Kartra id (those not parsed last), then as received."""
+    kartra_id = delivery.lead_kartra_id
+    return (kartra_id is None, kartra_id or 0, delivery.received_at, delivery.pk)
 
 
 #: Attempts of one delivery that meets a unique constraint (see ``_process_guarded``).
@@ -310,7 +323,7 @@ def _apply(
             if applier
             else ActivityTarget(details={"action_details": event.raw_details})
         )
-    written = changes_apply(changes, leads=leads)
+    written = changes_apply(changes, leads=leads, settled=custom_confirmed(leads, changes.profiles))
     _activities_write(deliveries, events, targets, written, leads)
     _leads_touched(deliveries, events, leads, written.lead_fields)
     for delivery in deliveries:
@@ -355,7 +368,11 @@ def _activities_write(deliveries, events, targets, written, leads) -> None:
                 "probable_duplicate": delivery.probable_duplicate_of_id is not None,
             }
         )
-    Activity.objects.filter(delivery__in=deliveries).delete()
+    # Only a delivery processed before (its attempts counted in a committed outcome) can
+    # have an activity row already.
+    again = [delivery for delivery in deliveries if delivery.attempts > 1]
+    if again:
+        Activity.objects.filter(delivery__in=again).delete()
     rows_insert(Activity, rows)
 
 

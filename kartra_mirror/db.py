@@ -1,7 +1,9 @@
-"""Database connection setup shared by every process of the mirror."""
+"""Database connection setup and transaction helpers shared by every process of the mirror."""
 
+from contextlib import contextmanager
 from datetime import UTC
 
+from django.db import connection, transaction
 from django.db.backends.signals import connection_created
 
 try:
@@ -60,3 +62,23 @@ def use_compiled_timestamptz_loader(sender, connection, **kwargs) -> None:
 
 def connect_signals() -> None:
     connection_created.connect(use_compiled_timestamptz_loader, dispatch_uid=__name__)
+
+
+@contextmanager
+def replayable_atomic():
+    """``transaction.atomic()`` for work that is done again when its commit is lost: the
+    commit does not wait for the disk (PostgreSQL's ``synchronous_commit`` off for this
+    transaction only).
+
+    For a transaction whose input stays where it was until the commit says otherwise (a
+    stored delivery stays ``received``, a lead stays due for its refresh), a crash that
+    loses the commit loses the outcome with it, and the work runs again; a later durable
+    commit flushes it anyway. Nested in another transaction it is a plain savepoint, which
+    follows the outer transaction's setting.
+    """
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        yield

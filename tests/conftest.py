@@ -66,7 +66,7 @@ def _plain_http_test_client(settings):
 @pytest.fixture(autouse=True)
 def _static_files_uncollected(settings):
     """Pages render their static URLs without a ``collectstatic`` manifest, as in debug;
-    tests/project/test_production.py covers the hashed files of production."""
+    tests/kartra_mirror/test_production.py covers the hashed files of production."""
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
@@ -76,6 +76,6 @@ def _static_files_uncollected(settings):
 @pytest.fixture(autouse=True)
 def _deliveries_processed_in_the_request(settings):
     """Tests see a delivery's outcome in its response; the tests of the background
-    processing (tests/events/test_drain.py) turn this off, and they drain at once."""
+    processing (tests/events/deliveries/test_drain.py) turn this off, and they drain at once."""
     settings.KARTRA_PROCESS_INLINE = True
     settings.KARTRA_DRAIN_LINGER = 0

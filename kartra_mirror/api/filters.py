@@ -4,15 +4,14 @@ Every value that reaches SQL is validated by a form field first, so odd input (a
 id, a NUL byte) is a 400 and never a database error.
 """
 
-import copy
+from __future__ import annotations
+
+import functools
 from datetime import UTC
-from typing import ClassVar
 
 from django import forms
-from django.http import QueryDict
 from django.template import loader
 from django_filters import rest_framework as filters
-from django_filters import utils
 from django_filters.fields import IsoDateTimeField
 from drf_spectacular.contrib.django_filters import DjangoFilterExtension
 from drf_spectacular.utils import extend_schema_field
@@ -114,70 +113,59 @@ class IdsFilter(MultipleValueFilter):
 
 
 class MirrorFilterSet(filters.FilterSet):
-    """django-filter's FilterSet that, for a request, copies only the filters it names.
+    """django-filter's FilterSet, which a request narrows to the filters it names.
 
-    django-filter deep-copies every declared filter, and its form every form field, on each
-    request: for the 26 filters of the leads that costs more than the query it builds. A
-    filter the query string does not name can neither narrow the rows nor fail validation,
-    so ``named_only=True`` (what ``FilterBackend`` passes) leaves it out. Without it, the
-    FilterSet holds every filter (the browsable API's filter form shows them all) and its
-    form class is built once per FilterSet class.
+    django-filter deep-copies every filter of a FilterSet, and its form every form field,
+    for each FilterSet it builds: for the 36 filters of the leads that costs more than the
+    query they build. A filter the query string does not name can neither narrow the rows
+    nor fail validation, so ``FilterBackend`` builds ``narrowed(named_filters(...))``: a
+    subclass holding the named filters only (made once per set of names).
     """
 
-    _form_classes: ClassVar[dict[type, type]] = {}
-
-    def __init__(self, data=None, queryset=None, *, request=None, prefix=None, named_only=False):
-        if queryset is None:
-            queryset = self._meta.model._default_manager.all()
-        self.is_bound = data is not None
-        self.data = data or QueryDict()
-        self.queryset = queryset
-        self.request = request
-        self.form_prefix = prefix
-        self.complete = not (named_only and self.is_bound)
-        names = self.base_filters if self.complete else self.named_filters(self.data, prefix)
-        self.filters = {name: copy.deepcopy(self.base_filters[name]) for name in names}
-        for filter_ in self.filters.values():
-            filter_.model = queryset.model
-            filter_.parent = self
-
     @classmethod
-    def named_filters(cls, data, prefix: str | None = None) -> list[str]:
+    def named_filters(cls, data, prefix: str | None = None) -> frozenset[str]:
         """The filters whose parameters appear in ``data`` (a range filter reads two)."""
-        return [
+        return frozenset(
             name
             for name, filter_ in cls.base_filters.items()
             if not filter_.field.widget.value_omitted_from_data(
                 data, {}, f"{prefix}-{name}" if prefix else name
             )
-        ]
+        )
 
-    def get_form_class(self):
-        if not self.complete:
-            return super().get_form_class()
-        form_class = self._form_classes.get(type(self))
-        if form_class is None:
-            form_class = self._form_classes[type(self)] = super().get_form_class()
-        return form_class
+    @classmethod
+    def narrowed(cls, names: frozenset[str]) -> type[MirrorFilterSet]:
+        """This FilterSet with only the filters ``names`` (a subset of ``base_filters``)."""
+        return _narrowed(cls, frozenset(names))
+
+
+@functools.lru_cache(maxsize=1024)
+def _narrowed(filterset_class: type[MirrorFilterSet], names: frozenset[str]) -> type:
+    # A plain subclass with fewer ``base_filters``: django-filter's own constructor and form
+    # build it, so nothing here depends on how they work inside.
+    subclass = type(filterset_class.__name__, (filterset_class,), {"__module__": __name__})
+    subclass.base_filters = {
+        name: filter_ for name, filter_ in filterset_class.base_filters.items() if name in names
+    }
+    return subclass
 
 
 class FilterBackend(filters.DjangoFilterBackend):
-    """django-filter's backend, building the FilterSet from the filters the request names
-    and skipping it when it names none (unfiltered pages and detail lookups, which DRF also
-    runs through the filter backends)."""
+    """django-filter's backend, building the FilterSet of the filters the request names
+    (``MirrorFilterSet.narrowed``) and none when it names none (unfiltered pages and detail
+    lookups, which DRF also runs through the filter backends)."""
 
     filterset_base = MirrorFilterSet
 
-    def get_filterset_kwargs(self, request, queryset, view) -> dict:
-        return {**super().get_filterset_kwargs(request, queryset, view), "named_only": True}
-
-    def filter_queryset(self, request, queryset, view):
-        filterset = self.get_filterset(request, queryset, view)
-        if filterset is None or not filterset.filters:
-            return queryset
-        if not filterset.is_valid():
-            raise utils.translate_validation(filterset.errors)
-        return filterset.qs
+    def get_filterset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        if filterset_class is None:
+            return None
+        names = filterset_class.named_filters(request.query_params)
+        if not names:
+            return None
+        kwargs = self.get_filterset_kwargs(request, queryset, view)
+        return filterset_class.narrowed(names)(**kwargs)
 
     def to_html(self, request, queryset, view):
         # The browsable API's filter form shows every filter, not only the named ones.

@@ -73,19 +73,6 @@ class KartraIdField(serializers.IntegerField):
         super().__init__(read_only=True, **kwargs)
 
 
-def _new_field_like(field: Field) -> Field:
-    """A new, unbound field built with ``field``'s arguments (a nested list with a new
-    child), as DRF's deep copy of a field builds it.
-
-    DRF deep-copies the arguments as well, so that a serializer may change them; no field
-    of a read-only serializer does, and the fields' constructors copy what they keep.
-    """
-    kwargs = field._kwargs
-    if isinstance(field, serializers.ListSerializer):
-        kwargs = {**kwargs, "child": _new_field_like(kwargs["child"])}
-    return type(field)(*field._args, **kwargs)
-
-
 class MirrorSerializer(serializers.ModelSerializer):
     """A read-only model serializer.
 
@@ -108,16 +95,6 @@ class MirrorSerializer(serializers.ModelSerializer):
         **serializers.ModelSerializer.serializer_field_mapping,
         models.DateTimeField: UtcDateTimeField,
     }
-    _built_fields: ClassVar[dict[type, dict[str, Field]]] = {}
-
-    def get_fields(self) -> dict[str, Field]:
-        """DRF derives the fields from the model for every serializer instance; the result
-        depends only on the class, so derive it once and give each instance new fields
-        built with the same arguments."""
-        fields = self._built_fields.get(type(self))
-        if fields is None:
-            fields = self._built_fields[type(self)] = super().get_fields()
-        return {name: _new_field_like(field) for name, field in fields.items()}
 
     @cached_property
     def _representation_plan(self) -> list[tuple[str, Field, str | None]]:
@@ -125,7 +102,9 @@ class MirrorSerializer(serializers.ModelSerializer):
         field shows, None for anything else (DRF's general ``get_attribute`` reads it)."""
         columns = {f.attname for f in self.Meta.model._meta.concrete_fields if not f.is_relation}
         plan = []
-        for field in self._readable_fields:
+        for field in self.fields.values():
+            if field.write_only:
+                continue
             attrs = field.source_attrs
             column = attrs[0] if len(attrs) == 1 and attrs[0] in columns else None
             plan.append((field.field_name, field, column))
@@ -139,18 +118,15 @@ class MirrorSerializer(serializers.ModelSerializer):
         integer column, a str of a text column, a bool of a boolean one). The row's url is
         (name, None, its ``RowUrlField``).
 
-        Built once per class, from the class's unbound fields: a row of plain columns needs
-        nothing a bound field knows (context, parent), so a page of rows does not build the
-        serializer's fields at all.
+        Built once per class, from the fields of a serializer of no request: a row of plain
+        columns needs nothing a field learns from the request, so a page of rows does not
+        build the serializer's fields at all.
         """
         plan = self._values_plans.get(type(self))
         if plan is None:
             model_fields = {f.attname: f for f in self.Meta.model._meta.concrete_fields}
-            bound = self._representation_plan  # builds the class's fields on first use
-            unbound = self._built_fields[type(self)]
             plan = []
-            for name, _field, column in bound:
-                shown = unbound[name]
+            for name, shown, column in type(self)(context={})._representation_plan:
                 if (
                     isinstance(shown, RowUrlField)
                     and shown.source == "*"

@@ -7,6 +7,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.html import format_html
 
+from kartra_mirror.admin import MirrorAdmin, ReadOnlyTabularInline, changelist_url
 from leads.models import (
     Asset,
     Calendar,
@@ -29,7 +30,6 @@ from leads.models import (
 )
 from leads.selectors import held_condition
 
-from .base import MirrorAdmin, ReadOnlyTabularInline, changelist_url
 from .filters import (
     CalendarFilter,
     LeadRelationFilter,

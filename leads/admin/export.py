@@ -14,6 +14,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from leads.models import CustomField, CustomFieldValue, Lead, LeadTag, ListSubscription
+from leads.selectors import held_condition
 
 CHUNK_SIZE = 500
 PROFILE_COLUMNS = (
@@ -73,13 +74,15 @@ def lead_csv_rows(queryset: QuerySet[Lead], *, chunk_size: int = CHUNK_SIZE) -> 
     while chunk := list(islice(leads, chunk_size)):
         pks = [row[0] for row in chunk]
         tags = _names_by_lead(
-            LeadTag.objects.filter(lead__in=pks, active=True).values_list("lead_id", "tag__name"),
+            LeadTag.objects.filter(held_condition(LeadTag), lead__in=pks).values_list(
+                "lead_id", "tag__name"
+            ),
             order="tag__name",
         )
         lists = _names_by_lead(
-            ListSubscription.objects.filter(lead__in=pks, active=True).values_list(
-                "lead_id", "list__name"
-            ),
+            ListSubscription.objects.filter(
+                held_condition(ListSubscription), lead__in=pks
+            ).values_list("lead_id", "list__name"),
             order="list__name",
         )
         values = _custom_values(pks, text_fields)

@@ -7,9 +7,9 @@ from django.contrib import admin
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils.html import format_html
 
+from kartra_mirror.admin import MirrorAdmin, admin_link, pre, short_datetime
 from leads.models import Change
 
-from .base import MirrorAdmin, admin_link, pre, short_datetime
 from .search import LeadSearchMixin
 from .timeline import change_origin, change_value
 

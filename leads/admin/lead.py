@@ -1,6 +1,9 @@
-"""The lead list and the lead page: a read-only CRM view of one Kartra lead."""
+"""The lead list and the lead page: a read-only CRM view of one Kartra lead. Other apps add
+actions to the list (:func:`lead_action_add`) and parts to the page (``.lead_page``)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -9,13 +12,12 @@ from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
-from events.models import Activity, AuditDifference, Delivery
+from kartra_mirror.admin import MirrorAdmin, changelist_url, short_datetime
 from leads.models import Lead, Transaction
 from leads.services.lead import lead_request_refresh
 
-from .base import MirrorAdmin, changelist_url, short_datetime
 from .dates import JoinedFilter, LastActivityFilter
-from .erase import ERASE_PERMISSION, leads_erase_action
+from .erase import ERASE_PERMISSION
 from .export import lead_csv_response
 from .filters import (
     CalendarFilter,
@@ -47,6 +49,17 @@ AUTOCOMPLETE_MEDIA_JS = (
     "kartra_admin/autocomplete_filter.js",
 )
 AUTOCOMPLETE_MEDIA_CSS = ("admin/css/vendor/select2/select2.css", "admin/css/autocomplete.css")
+
+#: Actions other apps add to the lead list, after its own (``events.lead_admin`` adds the
+#: GDPR erasure): admin action functions, whose ``permissions`` this admin checks as it
+#: checks its own (``has_<name>_permission``). Filled at start-up by :func:`lead_action_add`.
+LEAD_ACTIONS: list[Callable] = []
+
+
+def lead_action_add(action: Callable) -> None:
+    """Offer ``action(modeladmin, request, queryset)`` on the lead list (once)."""
+    if action not in LEAD_ACTIONS:
+        LEAD_ACTIONS.append(action)
 
 
 @admin.register(Lead)
@@ -88,7 +101,6 @@ class LeadAdmin(MirrorAdmin):
     search_help_text = (
         "An email (exact or prefix), a Kartra id, a phone number, or first and last names."
     )
-    actions = ("refresh_from_kartra", "export_csv", "erase_lead")
     hidden_fields = ("mirror_raw",)
     change_form_template = "admin/leads/lead/change_form.html"
     change_list_template = "admin/leads/lead/change_list.html"
@@ -168,6 +180,11 @@ class LeadAdmin(MirrorAdmin):
         js = AUTOCOMPLETE_MEDIA_JS
         css = {"screen": AUTOCOMPLETE_MEDIA_CSS}
 
+    @property
+    def actions(self) -> tuple:
+        """Its own actions, then those other apps add (:data:`LEAD_ACTIONS`)."""
+        return ("refresh_from_kartra", "export_csv", *LEAD_ACTIONS)
+
     @admin.display(description="name")
     def name(self, obj: Lead) -> str:
         return obj.full_name
@@ -197,11 +214,9 @@ class LeadAdmin(MirrorAdmin):
         return self.has_view_permission(request)
 
     def has_erase_permission(self, request) -> bool:
+        # The lead's own permission (Lead.Meta.permissions), which the erase action
+        # ``events.lead_admin`` adds asks for.
         return request.user.has_perm(ERASE_PERMISSION)
-
-    @admin.action(description="Erase lead (GDPR)", permissions=["erase"])
-    def erase_lead(self, request, queryset):
-        return leads_erase_action(self, request, queryset)
 
     @admin.action(description="Refresh from Kartra", permissions=["refresh"])
     def refresh_from_kartra(self, request, queryset):
@@ -294,8 +309,5 @@ class LeadAdmin(MirrorAdmin):
                 )
             )
             context["all_transactions_url"] = changelist_url(Transaction, lead=obj.pk)
-            context["all_activity_url"] = changelist_url(Activity, lead=obj.pk)
-            context["all_deliveries_url"] = changelist_url(Delivery, lead=obj.pk)
-            context["drift_url"] = changelist_url(AuditDifference, q=obj.kartra_id or "")
             context["can_refresh"] = self.has_refresh_permission(request)
         return super().render_change_form(request, context, add, change, form_url, obj)

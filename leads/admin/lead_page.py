@@ -1,17 +1,19 @@
 """Everything the lead's admin page shows besides its form rows: the profile card at the top,
 the timeline, and the sections of detail below, read in a fixed number of queries whatever
-the number of tags, transactions or activity rows."""
+the number of tags, transactions or activity rows. Other apps add parts of their own
+(:func:`lead_page_part_add`: ``events.lead_admin`` adds the webhook deliveries and the
+last audit's drift)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, Prefetch
+from django.db.models import F, Prefetch
 
-from events.models import AuditDifference, Delivery
 from leads.models import (
     CalendarSubscription,
     CustomFieldValue,
@@ -33,7 +35,6 @@ from leads.selectors import is_held, subscriptions_with_status
 from .timeline import lead_timeline
 
 TRANSACTIONS_SHOWN = 100
-DELIVERIES_SHOWN = 20
 CUSTOM_VALUES_IN_CARD = 8
 
 
@@ -144,9 +145,6 @@ def lead_relations(lead: Lead) -> dict[str, Any]:
         .select_related("survey")
         .prefetch_related(Prefetch("answers", queryset=answers.order_by("question__kartra_id")))
         .order_by(F("completed_at").desc(nulls_last=True), "pk"),
-        "deliveries": Delivery.objects.filter(lead=lead)
-        .defer("body", "headers", "traceback")
-        .order_by("-received_at", "-id")[:DELIVERIES_SHOWN],
     }
 
 
@@ -199,34 +197,32 @@ def subscriptions_summary(lead: Lead) -> dict[str, Any]:
     }
 
 
-def last_drift(lead: Lead) -> dict[str, Any] | None:
-    """How many differences from Kartra the latest audit that found any on this lead found,
-    and when it started; None when none has, or when the lead was refreshed since (which
-    took Kartra's copy, repairing them)."""
-    drift = (
-        AuditDifference.objects.filter(lead=lead)
-        .values("run_id", "run__started_at")
-        .annotate(differences=Count("pk"))
-        .order_by("-run_id")
-        .first()
-    )
-    refreshed = lead.mirror_refreshed_at
-    if drift is None or (refreshed is not None and refreshed > drift["run__started_at"]):
-        return None
-    return drift
+#: What a part other apps add to the lead page reads: the lead's entries of the page's
+#: template context.
+LeadPagePart = Callable[[Lead], dict[str, Any]]
+#: Those parts, by name; filled at start-up by :func:`lead_page_part_add`.
+LEAD_PAGE_PARTS: dict[str, LeadPagePart] = {}
+
+
+def lead_page_part_add(name: str, part: LeadPagePart) -> None:
+    """Add ``part(lead)``'s context entries to every lead page (the templates show them),
+    read in a fixed number of queries. Adding a name again replaces its part."""
+    LEAD_PAGE_PARTS[name] = part
 
 
 def lead_page_sections(
     lead: Lead, *, timeline_kind: str | None = None, timeline_after: str | None = None
 ) -> dict[str, Any]:
-    """The profile card, one page of the timeline, and the detail sections."""
+    """The profile card, one page of the timeline, the detail sections and the parts other
+    apps add."""
     relations = lead_relations(lead)
-    return {
+    sections = {
         **relations,
         "profile": lead_profile(lead, relations),
         "timeline": lead_timeline(lead, kind=timeline_kind, after=timeline_after),
-        "drift": last_drift(lead),
         "transactions_shown": TRANSACTIONS_SHOWN,
-        "deliveries_shown": DELIVERIES_SHOWN,
         "raw_json": pretty_json(lead.mirror_raw),
     }
+    for part in LEAD_PAGE_PARTS.values():
+        sections.update(part(lead))
+    return sections

@@ -19,9 +19,8 @@ from django.db.models import Q, QuerySet
 from django.db.models.functions import Lower
 from django.db.models.lookups import Exact, StartsWith
 
+from kartra_mirror.admin import COUNT_BOUND
 from leads.models import Lead
-
-from .base import COUNT_BOUND
 
 _PHONE = re.compile(r"^\+?[\d\s().-]{6,}$")
 # One word with a dot, underscore or plus, or letters and digits together: the start of an

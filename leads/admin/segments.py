@@ -32,10 +32,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import slugify
 
+from kartra_mirror.admin import COUNT_BOUND, bounded_count, changelist_url
 from leads.models import Lead, Segment
 from leads.selectors import segment_is_editable_by, segments_visible_to
 
-from .base import COUNT_BOUND, bounded_count, changelist_url
 from .export import lead_csv_response
 
 # Parameters of the lead list that say how it is shown, not which leads it holds.

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.db.models import Q
 from django.utils.html import format_html
 
+from kartra_mirror.admin import MirrorAdmin, ReadOnlyTabularInline, admin_link
 from leads.models import (
     Calendar,
     CalendarEvent,
@@ -32,7 +33,6 @@ from leads.models import (
 from leads.revenue import transaction_amount
 from leads.selectors import subscriptions_with_status
 
-from .base import MirrorAdmin, ReadOnlyTabularInline, admin_link
 from .filters import related_filter
 from .lead import AUTOCOMPLETE_MEDIA_CSS, AUTOCOMPLETE_MEDIA_JS
 from .lead_page import hosts_text, pretty_json

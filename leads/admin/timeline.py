@@ -1,6 +1,7 @@
-"""A lead's timeline: activity, purchases, calendar sessions, survey results and the changes
-the mirror recorded (``leads.Change``) merged into one list, newest first, paged by a cursor
-so the hundredth page costs what the first does.
+"""A lead's timeline: purchases, calendar sessions, survey results, the changes the mirror
+recorded (``leads.Change``) and the kinds other apps add (``events.lead_admin`` adds the
+webhooks' activity) merged into one list, newest first, paged by a cursor so the hundredth
+page costs what the first does.
 
 Each kind is read by its own query, ordered by time and limited to one page plus one row;
 the rows are merged in Python. Rows with no date (a transaction Kartra sent undated) are
@@ -17,7 +18,6 @@ from decimal import Decimal
 from django.db.models import Q
 from django.urls import reverse
 
-from events.models import Activity
 from leads.models import (
     CalendarEvent,
     Change,
@@ -30,37 +30,6 @@ from leads.models import (
 from leads.revenue import REFUND_TYPES, transaction_amount
 
 PER_PAGE = 50
-
-# What each webhook action means, as the timeline says it.
-ACTION_LABELS = {
-    "lead_created": "Lead created",
-    "list_subscription": "Subscribed to list",
-    "list_unsubscription": "Unsubscribed from list",
-    "assign_tag": "Tag assigned",
-    "unassign_tag": "Tag removed",
-    "filled_form": "Filled a form",
-    "sequence_subscription": "Subscribed to sequence",
-    "sequence_unsubscription": "Unsubscribed from sequence",
-    "sequence_completion": "Completed sequence",
-    "click_tracking_link": "Clicked a tracking link",
-    "click_page_split_test_link": "Clicked a split-test link",
-    "buy_product": "Bought",
-    "refund_product": "Refunded",
-    "partial_refund_product": "Partially refunded",
-    "cancel_subscription": "Cancelled a subscription",
-    "video_play": "Played a video",
-    "video_complete": "Watched a video to the end",
-    "reaches_score": "Reached a score",
-    "membership_granted": "Membership granted",
-    "membership_revoked": "Membership revoked",
-    "affiliate_signup": "Signed up as affiliate",
-    "jv_signup": "Signed up as JV partner",
-    "kartra_page_visit": "Visited a page",
-    "calendar_subscribe": "Booked a calendar",
-    "calendar_complete": "Completed a calendar session",
-    "calendar_cancel": "Cancelled a calendar booking",
-    "survey_complete": "Completed a survey",
-}
 
 
 @dataclass(frozen=True)
@@ -75,9 +44,8 @@ class Kind:
 PURCHASES = Kind("purchases", "Purchases", 4)
 CALENDAR = Kind("calendar", "Calendar", 3)
 SURVEYS = Kind("surveys", "Surveys", 2)
-ACTIVITY = Kind("activity", "Activity", 1)
+# Rank 1 is the webhooks' activity (``events.lead_admin.ACTIVITY``).
 CHANGES = Kind("changes", "Changes", 0)  # below the delivery's activity of the same instant
-KINDS = (ACTIVITY, CHANGES, PURCHASES, CALENDAR, SURVEYS)
 
 
 @dataclass(frozen=True)
@@ -139,35 +107,8 @@ def older_than(position: Position | None, rank: int, time: str, key: str = "pk")
     return Q(**{f"{time}__lt": position.at}) | Q(**{time: position.at, f"{key}__lt": position.key})
 
 
-def action_label(action: str) -> str:
-    return ACTION_LABELS.get(action) or action.replace("_", " ").capitalize()
-
-
 def admin_url(name: str, pk: int) -> str:
     return reverse(f"admin:{name}_change", args=[pk])
-
-
-def activity_entries(lead: Lead, position: Position | None, limit: int) -> Iterable[Entry]:
-    # A purchase's webhook links its transaction, which the timeline shows as a purchase.
-    rows = (
-        Activity.objects.filter(lead=lead, transaction__isnull=True)
-        .filter(older_than(position, ACTIVITY.rank, "occurred_at"))
-        .select_related("asset", "product")
-        .order_by("-occurred_at", "-pk")[:limit]
-    )
-    for row in rows:
-        details = [str(value) for value in (row.details or {}).values() if value not in ("", None)]
-        targets = [str(target) for target in (row.asset, row.product) if target is not None]
-        if row.points is not None:
-            targets.append(f"score {row.points}")
-        yield Entry(
-            at=row.occurred_at,
-            kind=ACTIVITY,
-            key=row.pk,
-            title=action_label(row.action),
-            detail=" · ".join(targets + details),
-            url=admin_url("events_activity", row.pk),
-        )
 
 
 def purchase_entries(lead: Lead, position: Position | None, limit: int) -> Iterable[Entry]:
@@ -285,13 +226,31 @@ def change_value(value) -> str:
     return text if len(text) <= 80 else f"{text[:79]}…"
 
 
-SOURCES: dict[str, Callable[[Lead, Position | None, int], Iterable[Entry]]] = {
-    ACTIVITY.name: activity_entries,
-    CHANGES.name: change_entries,
-    PURCHASES.name: purchase_entries,
-    CALENDAR.name: calendar_entries,
-    SURVEYS.name: survey_entries,
+#: Reads one page (plus one row) of one kind's entries, after a position.
+KindReader = Callable[[Lead, Position | None, int], Iterable[Entry]]
+
+#: The lead's own kinds, in the order the page offers them.
+OWN_SOURCES: dict[Kind, KindReader] = {
+    CHANGES: change_entries,
+    PURCHASES: purchase_entries,
+    CALENDAR: calendar_entries,
+    SURVEYS: survey_entries,
 }
+#: Kinds other apps add, offered before the lead's own (``events.lead_admin`` adds the
+#: webhooks' activity). Filled at start-up by :func:`timeline_source_add`.
+ADDED_SOURCES: dict[Kind, KindReader] = {}
+
+
+def timeline_source_add(kind: Kind, source: KindReader) -> None:
+    """Add a kind of row to every lead's timeline, read by ``source(lead, after, limit)``:
+    the lead's rows of that kind after the position (see :func:`older_than`), newest
+    first, at most ``limit``, in one query. Adding a kind again replaces its source."""
+    ADDED_SOURCES[kind] = source
+
+
+def timeline_sources() -> dict[Kind, KindReader]:
+    """Every kind of row, in the order the page offers them."""
+    return {**ADDED_SOURCES, **OWN_SOURCES}
 
 
 def lead_timeline(
@@ -300,16 +259,18 @@ def lead_timeline(
     """One page of the lead's timeline, newest first, of every kind or of ``kind`` only,
     starting after the row the ``after`` token names (from a previous page's
     ``next_token``). One query per kind shown, none of them counting."""
-    shown = next((each for each in KINDS if each.name == kind), None)
+    sources = timeline_sources()
+    kinds = tuple(sources)
+    shown = next((each for each in kinds if each.name == kind), None)
     position = Position.parse(after)
     entries: list[Entry] = []
-    for each in (shown,) if shown else KINDS:
-        entries.extend(SOURCES[each.name](lead, position, per_page + 1))
+    for each in (shown,) if shown else kinds:
+        entries.extend(sources[each](lead, position, per_page + 1))
     entries.sort(key=lambda entry: (entry.at, entry.kind.rank, entry.key), reverse=True)
     page = entries[:per_page]
     return TimelinePage(
         entries=page,
-        kinds=KINDS,
+        kinds=kinds,
         kind=shown,
         is_first=position is None,
         next_token=page[-1].position.token() if len(entries) > per_page else None,

@@ -3,7 +3,8 @@
 from kartra_mirror.api.addressing import Address
 from kartra_mirror.api.pagination import FeedPagination
 from kartra_mirror.api.viewsets import MirrorViewSet
-from leads import filtersets
+from leads.filtersets import catalog, relations
+from leads.filtersets.lead import LeadFilterSet
 from leads.models import (
     Asset,
     Calendar,
@@ -37,7 +38,7 @@ class LeadViewSet(MirrorViewSet):
     queryset = Lead.objects.all()
     serializer_class = serializers.LeadSerializer
     detail_serializer_class = serializers.LeadDetailSerializer
-    filterset_class = filtersets.LeadFilterSet
+    filterset_class = LeadFilterSet
     search_fields = ("email", "first_name", "last_name", "phone")
     ordering_fields = (
         "id",
@@ -51,35 +52,35 @@ class LeadViewSet(MirrorViewSet):
 class CustomFieldViewSet(MirrorViewSet):
     queryset = CustomField.objects.all()
     serializer_class = serializers.CustomFieldSerializer
-    filterset_class = filtersets.CustomFieldFilterSet
+    filterset_class = catalog.CustomFieldFilterSet
     ordering, ordering_fields = "identifier", ("identifier", "id")
 
 
 class TagViewSet(MirrorViewSet):
     queryset = Tag.objects.all()
     serializer_class = serializers.TagSerializer
-    filterset_class = filtersets.TagFilterSet
+    filterset_class = catalog.TagFilterSet
     ordering, ordering_fields = "name", CATALOG_ORDERING
 
 
 class ListViewSet(MirrorViewSet):
     queryset = List.objects.all()
     serializer_class = serializers.ListSerializer
-    filterset_class = filtersets.ListFilterSet
+    filterset_class = catalog.ListFilterSet
     ordering, ordering_fields = "name", CATALOG_ORDERING
 
 
 class SequenceViewSet(MirrorViewSet):
     queryset = Sequence.objects.all()
     serializer_class = serializers.SequenceSerializer
-    filterset_class = filtersets.SequenceFilterSet
+    filterset_class = catalog.SequenceFilterSet
     ordering, ordering_fields = "name", CATALOG_ORDERING
 
 
 class MembershipViewSet(MirrorViewSet):
     queryset = Membership.objects.all()
     serializer_class = serializers.MembershipSerializer
-    filterset_class = filtersets.MembershipFilterSet
+    filterset_class = catalog.MembershipFilterSet
     ordering, ordering_fields = "name", CATALOG_ORDERING
 
 
@@ -87,20 +88,20 @@ class MembershipLevelViewSet(MirrorViewSet):
     # Level ids are unique within their membership only: addressed as mirror-<n>.
     queryset = MembershipLevel.objects.all()
     serializer_class = serializers.MembershipLevelSerializer
-    filterset_class = filtersets.MembershipLevelFilterSet
+    filterset_class = catalog.MembershipLevelFilterSet
 
 
 class ProductViewSet(MirrorViewSet):
     queryset = Product.objects.all()
     serializer_class = serializers.ProductSerializer
-    filterset_class = filtersets.ProductFilterSet
+    filterset_class = catalog.ProductFilterSet
     ordering, ordering_fields = "name", CATALOG_ORDERING
 
 
 class TransactionViewSet(MirrorViewSet):
     queryset = Transaction.objects.all()
     serializer_class = serializers.TransactionSerializer
-    filterset_class = filtersets.TransactionFilterSet
+    filterset_class = relations.TransactionFilterSet
     ordering = "-id"
     ordering_fields = ("id", "transaction_date", "amount")
 
@@ -108,7 +109,7 @@ class TransactionViewSet(MirrorViewSet):
 class SubscriptionViewSet(MirrorViewSet):
     queryset = Subscription.objects.all()
     serializer_class = serializers.SubscriptionSerializer
-    filterset_class = filtersets.SubscriptionFilterSet
+    filterset_class = relations.SubscriptionFilterSet
     ordering, ordering_fields = "-id", ("id",)
 
     def get_queryset(self):
@@ -119,7 +120,7 @@ class SubscriptionViewSet(MirrorViewSet):
 class CalendarViewSet(MirrorViewSet):
     queryset = Calendar.objects.all()
     serializer_class = serializers.CalendarSerializer
-    filterset_class = filtersets.CalendarFilterSet
+    filterset_class = catalog.CalendarFilterSet
     ordering, ordering_fields = "name", CATALOG_ORDERING
 
 
@@ -127,21 +128,21 @@ class CalendarClassViewSet(MirrorViewSet):
     # Class ids are unique within their calendar only: addressed as mirror-<n>.
     queryset = CalendarClass.objects.all()
     serializer_class = serializers.CalendarClassSerializer
-    filterset_class = filtersets.CalendarClassFilterSet
+    filterset_class = catalog.CalendarClassFilterSet
 
 
 class CalendarSubscriptionViewSet(MirrorViewSet):
     # Webhooks do not always carry Kartra's subscription id: those are mirror-<n>.
     queryset = CalendarSubscription.objects.all()
     serializer_class = serializers.CalendarSubscriptionSerializer
-    filterset_class = filtersets.CalendarSubscriptionFilterSet
+    filterset_class = relations.CalendarSubscriptionFilterSet
     ordering_fields = ("id",)
 
 
 class SurveyViewSet(MirrorViewSet):
     queryset = Survey.objects.all()
     serializer_class = serializers.SurveySerializer
-    filterset_class = filtersets.SurveyFilterSet
+    filterset_class = catalog.SurveyFilterSet
     ordering, ordering_fields = "name", CATALOG_ORDERING
 
 
@@ -149,14 +150,14 @@ class SurveyResultViewSet(MirrorViewSet):
     # Kartra gives a survey result no id (a lead has one per survey): mirror-<n>.
     queryset = SurveyResult.objects.all()
     serializer_class = serializers.SurveyResultSerializer
-    filterset_class = filtersets.SurveyResultFilterSet
+    filterset_class = relations.SurveyResultFilterSet
 
 
 class AssetViewSet(MirrorViewSet):
     # Asset ids are unique within their kind only: addressed as mirror-<n>.
     queryset = Asset.objects.all()
     serializer_class = serializers.AssetSerializer
-    filterset_class = filtersets.AssetFilterSet
+    filterset_class = catalog.AssetFilterSet
 
 
 class ChangeViewSet(MirrorViewSet):
@@ -166,6 +167,6 @@ class ChangeViewSet(MirrorViewSet):
     address = Address.OWN
     queryset = Change.objects.all()
     serializer_class = serializers.ChangeSerializer
-    filterset_class = filtersets.ChangeFilterSet
+    filterset_class = relations.ChangeFilterSet
     pagination_class = FeedPagination
     ordering = "pk"

@@ -31,7 +31,7 @@ from .values import (
 )
 
 #: Kartra key -> max_length of the ``Lead`` CharField of the same name (None: TextField).
-#: ``tests/normalize/test_models_sync.py`` checks this table against the model.
+#: ``tests/leads/normalize/test_models_sync.py`` checks this table against the model.
 TEXT_FIELDS: dict[str, int | None] = {
     "first_name": 255,
     "middle_name": 255,

@@ -49,7 +49,7 @@ TRANSACTION_TYPES = {
     )
 }
 
-#: Kartra key -> (``Transaction`` field, max_length). ``tests/normalize/test_models_sync.py``
+#: Kartra key -> (``Transaction`` field, max_length). ``tests/leads/normalize/test_models_sync.py``
 #: checks the lengths against the model.
 TEXT_FIELDS: dict[str, tuple[str, int]] = {
     "buyer_first_name": ("buyer_first_name", 255),

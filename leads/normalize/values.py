@@ -8,6 +8,7 @@ strings or floats, "no value" as ``N/A`` and "no date" as ``0000-00-00 00:00:00`
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Mapping
@@ -272,7 +273,29 @@ def json_storable(value: Any) -> Any:
     """``value`` (decoded JSON) as a JSON column can hold it: NUL (refused by PostgreSQL's
     jsonb) and lone surrogates (which no driver encodes) in any string, key or value,
     become U+FFFD. For the raw objects kept beside the parsed fields, whose unknown keys
-    no other check reads. Returns ``value`` itself when it needs no change."""
+    no other check reads. Returns ``value`` itself when it needs no change.
+
+    Almost every value needs none: one ``json.dumps`` (in C) shows it, before any walk of
+    the value in Python."""
+    if isinstance(value, dict | list):
+        try:
+            text = json.dumps(value, ensure_ascii=False)
+        except (TypeError, ValueError):
+            return _storable(value)  # not plain JSON: walked as it is
+        if "\\u0000" not in text and (text.isascii() or _encodable(text)):
+            return value  # a NUL is written \u0000; a lone surrogate does not encode
+    return _storable(value)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _storable(value: Any) -> Any:
     if isinstance(value, str):
         if "\x00" in value:
             value = value.replace("\x00", "\ufffd")
@@ -281,10 +304,10 @@ def json_storable(value: Any) -> Any:
             value = value if clean == value else clean
         return value
     if isinstance(value, dict):
-        items = [(json_storable(k), json_storable(v)) for k, v in value.items()]
+        items = [(_storable(k), _storable(v)) for k, v in value.items()]
         same = all(k is a and v is b for (k, v), (a, b) in zip(items, value.items(), strict=True))
         return value if same else dict(items)
     if isinstance(value, list):
-        items = [json_storable(v) for v in value]
+        items = [_storable(v) for v in value]
         return value if all(a is b for a, b in zip(items, value, strict=True)) else items
     return value

@@ -2,7 +2,7 @@
 
 Each lead's profile, custom field values and relation rows are read into plain values
 (:class:`MirrorLead`), with when each was last observed, so that comparing them with a
-``get_lead`` snapshot (``.audit_compare``) is pure code. A batch takes a fixed number of
+``get_lead`` snapshot (``events.audit.compare``) is pure code. A batch takes a fixed number of
 queries, whatever the number of leads and rows.
 """
 

@@ -10,9 +10,7 @@ call created under the new name, and the row a later webhook renamed by id. Each
 sync merges such pairs (tags, lists, sequences), moving the lead links to the row with the
 id and keeping the newer observation where a lead has both.
 
-The catalogues sync in a sync run: one of their own (:func:`catalog_sync_run`, the refresh
-loop's and the beat task's) or the run of a refresh, before its leads
-(:func:`catalog_sync_into`, the ``kartra_sync`` command's and the demo's).
+The catalogues sync in a sync run, which ``events.sync.catalogs`` records.
 """
 
 import logging
@@ -22,7 +20,6 @@ from typing import Any
 
 from django.db import IntegrityError, models, transaction
 
-from events.models import SyncRun
 from kartra_mirror.kartra import CredentialsRefused, KartraClient, KartraError
 from leads.models import (
     Asset,
@@ -43,7 +40,6 @@ from leads.normalize import (
 
 from .catalog import catalog_resolve_many, catalog_resolve_names
 from .custom_fields import custom_fields_upsert
-from .sync_runs import SyncAborted, SyncRecorder, sync_run
 
 logger = logging.getLogger(__name__)
 
@@ -164,29 +160,3 @@ def catalog_sync(
             if on_error is not None:
                 on_error(step.name, exc)
     return counts
-
-
-def catalog_sync_into(recorder: SyncRecorder) -> dict[str, int]:
-    """Sync the catalogues within ``recorder``'s run; a catalogue that fails is an error on
-    the run, and the counts go to its arguments (``catalog``). Returns the counts. Raises
-    :class:`SyncAborted` when Kartra refuses the credentials."""
-
-    def on_error(step: str, exc: Exception) -> None:
-        recorder.error(f"catalogue {step}", exc)
-
-    try:
-        counts = catalog_sync(recorder.client, on_error=on_error)
-    except CredentialsRefused as exc:
-        recorder.error("catalogue", exc)
-        raise SyncAborted(f"Kartra refused the credentials: {exc}") from None
-    recorder.run.arguments = {**recorder.run.arguments, "catalog": counts}
-    recorder.save()
-    return counts
-
-
-def catalog_sync_run(client: KartraClient) -> SyncRun:
-    """Sync the catalogues in a run of kind ``catalog`` of their own; returns the finished
-    run (``failed`` when Kartra refused the credentials)."""
-    with sync_run(kind="catalog", client=client) as recorder:
-        catalog_sync_into(recorder)
-    return recorder.run

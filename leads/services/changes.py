@@ -136,9 +136,10 @@ def changes_apply(
     returned ``lead_fields`` and its own bookkeeping, in one statement, and records the
     batch's changes with ``history_record(written.history)`` as its last statement.
     ``settled``: by Kartra id, the parts of a lead (``audit_mirror.PARTS``) the caller knows
-    ``changes`` cannot change, which the history does not read (``history_watch``)."""
+    ``changes`` cannot change, which the history does not read (``history_watch``) and,
+    for custom values, which are not written again."""
     history = history_watch(changes, leads, settled or {})
-    lead_fields = leads_apply_profiles(leads, changes.profiles)
+    lead_fields = leads_apply_profiles(leads, changes.profiles, settled=settled)
     replaced = _sets_replaced(changes, leads)
     tags = catalog_resolve_many(Tag, [(c.ref, {}) for c in changes.tags])
     lists = catalog_resolve_many(List, [(c.ref, {}) for c in changes.lists])

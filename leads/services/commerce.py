@@ -18,7 +18,7 @@ resolve with the transactions' in one statement.
 
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connection, models
 
 from leads.models import (
     Lead,
@@ -173,68 +173,93 @@ def _transactions_link(ids: list[int], leads: list[int]) -> set[int]:
     column is not written); a newer observation that names another subscription replaces
     it.
     """
-    quote = connection.ops.quote_name
-
-    def column(name: str) -> str:
-        return quote(Transaction._meta.get_field(name).column)
-
-    txn, sub = quote(Transaction._meta.db_table), quote(Subscription._meta.db_table)
-    s_pk, s_lead, s_product, s_price_point = (
-        quote(Subscription._meta.get_field(name).column)
-        for name in ("id", "lead", "product", "price_point")
-    )
-    pk, parent, parent_kartra_id, kartra_id = (
-        column(name) for name in ("id", "parent", "parent_kartra_id", "kartra_id")
-    )
-    subscription, lead, product, price_point, kind = (
-        column(name)
-        for name in ("subscription", "lead", "product", "price_point", "transaction_type")
-    )
-    original = column("original_kartra_id")
-    types = ", ".join(["%s"] * len(SUBSCRIPTION_TYPES))
-    # The lead's subscriptions of the transaction's product and price point.
-    candidates = (
-        f"FROM {sub} s WHERE s.{s_lead} = {txn}.{lead} AND s.{s_product} = {txn}.{product}"
-        f" AND (s.{s_price_point} = {txn}.{price_point} OR EXISTS (SELECT 1 FROM {txn} u"
-        f" WHERE u.{subscription} = s.{s_pk} AND u.{price_point} = {txn}.{price_point}))"
-    )
-    # A sale of that plan by the lead that is not the subscription's (linked elsewhere, or
-    # unlinked and not its first sale, which its transactions name as ``original_id``):
-    # the first sale of another subscription that the mirror does not know.
-    foreign_sale = (
-        f"EXISTS (SELECT 1 FROM {txn} x WHERE x.{lead} = {txn}.{lead}"
-        f" AND x.{product} = {txn}.{product} AND x.{price_point} = {txn}.{price_point}"
-        f" AND x.{kind} = %s AND (x.{subscription} <> s.{s_pk} OR (x.{subscription} IS NULL"
-        f" AND x.{kartra_id} NOT IN (SELECT o.{original} FROM {txn} o"
-        f" WHERE o.{subscription} = s.{s_pk} AND o.{original} IS NOT NULL))))"
-    )
-    linkable = (
-        f"{txn}.{kind} IN ({types}) AND {txn}.{product} IS NOT NULL AND {txn}.{price_point} <> ''"
-        f" AND (SELECT COUNT(*) {candidates}) = 1"
-    )
+    t = _Columns(Transaction)  # the updated rows: SQLite takes no alias for them
+    linkable = _linkable(t)
     in_ids = ", ".join(["%s"] * len(ids))
     where = [
-        f"({txn}.{parent} IS NULL AND {txn}.{parent_kartra_id} IS NOT NULL"
-        f" AND ({txn}.{kartra_id} IN ({in_ids}) OR {txn}.{parent_kartra_id} IN ({in_ids})))"
+        f"({t.parent} IS NULL AND {t.parent_kartra_id} IS NOT NULL"
+        f" AND ({t.kartra_id} IN ({in_ids}) OR {t.parent_kartra_id} IN ({in_ids})))"
     ]
     params: list = [*SUBSCRIPTION_TYPES, TransactionType.SALE, *ids, *ids]
     if leads:
         where.append(
-            f"({txn}.{subscription} IS NULL AND {txn}.{lead} IN ({', '.join(['%s'] * len(leads))})"
+            f"({t.subscription} IS NULL AND {t.lead} IN ({', '.join(['%s'] * len(leads))})"
             f" AND {linkable})"
         )
         params += [*leads, *SUBSCRIPTION_TYPES]
+    p = _Columns(Transaction, "p")
     sql = (
-        f"UPDATE {txn} SET"
-        f" {parent} = COALESCE({txn}.{parent},"
-        f" (SELECT p.{pk} FROM {txn} p WHERE p.{kartra_id} = {txn}.{parent_kartra_id})),"
-        f" {subscription} = COALESCE({txn}.{subscription}, CASE WHEN {linkable} THEN"
-        f" (SELECT s.{s_pk} {candidates} AND NOT {foreign_sale}) END)"
-        f" WHERE {' OR '.join(where)} RETURNING {txn}.{subscription}"
+        f"UPDATE {t.table} SET"
+        f" {t.parent.bare} = COALESCE({t.parent},"
+        f" (SELECT {p.id} FROM {p.table} AS p WHERE {p.kartra_id} = {t.parent_kartra_id})),"
+        f" {t.subscription.bare} = COALESCE({t.subscription}, CASE WHEN {linkable} THEN"
+        f" (SELECT s.{_Columns(Subscription, 's').id.bare} {_candidates(t)}"
+        f" AND NOT {_foreign_sale(t)}) END)"
+        f" WHERE {' OR '.join(where)} RETURNING {t.subscription}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {pk for (pk,) in cursor.fetchall() if pk is not None}
+
+
+class _Column(str):
+    """A quoted column qualified by its table's alias; ``bare``: without the alias (an
+    UPDATE's SET target)."""
+
+    bare: str
+
+
+class _Columns:
+    """The quoted columns of ``model`` as attributes (by field name), qualified by
+    ``alias`` or else the table; ``table``: the quoted table name."""
+
+    def __init__(self, model: type[models.Model], alias: str = "") -> None:
+        self.table = connection.ops.quote_name(model._meta.db_table)
+        self._model, self._alias = model, alias or self.table
+
+    def __getattr__(self, name: str) -> _Column:
+        bare = connection.ops.quote_name(self._model._meta.get_field(name).column)
+        column = _Column(f"{self._alias}.{bare}")
+        column.bare = bare
+        return column
+
+
+def _candidates(t: _Columns) -> str:
+    """``FROM ... WHERE``: the subscriptions (alias ``s``) of transaction ``t``'s lead,
+    product and price point (stored on the subscription, or on one of its transactions)."""
+    s, u = _Columns(Subscription, "s"), _Columns(Transaction, "u")
+    return (
+        f"FROM {s.table} AS s WHERE {s.lead} = {t.lead} AND {s.product} = {t.product}"
+        f" AND ({s.price_point} = {t.price_point} OR EXISTS (SELECT 1 FROM {u.table} AS u"
+        f" WHERE {u.subscription} = {s.id} AND {u.price_point} = {t.price_point}))"
+    )
+
+
+def _foreign_sale(t: _Columns) -> str:
+    """A sale (one ``%s``) of ``t``'s plan by its lead that is not subscription ``s``'s
+    (linked elsewhere, or unlinked and not its first sale, which its transactions name as
+    ``original_id``): the first sale of another subscription that the mirror does not
+    know."""
+    s = _Columns(Subscription, "s")
+    x, o = _Columns(Transaction, "x"), _Columns(Transaction, "o")
+    return (
+        f"EXISTS (SELECT 1 FROM {x.table} AS x WHERE {x.lead} = {t.lead}"
+        f" AND {x.product} = {t.product} AND {x.price_point} = {t.price_point}"
+        f" AND {x.transaction_type} = %s AND ({x.subscription} <> {s.id}"
+        f" OR ({x.subscription} IS NULL AND {x.kartra_id} NOT IN (SELECT {o.original_kartra_id}"
+        f" FROM {o.table} AS o WHERE {o.subscription} = {s.id}"
+        f" AND {o.original_kartra_id} IS NOT NULL))))"
+    )
+
+
+def _linkable(t: _Columns) -> str:
+    """Transaction ``t`` is of ``SUBSCRIPTION_TYPES`` (one ``%s`` each), has a product and
+    a price point, and exactly one subscription is its candidate."""
+    types = ", ".join(["%s"] * len(SUBSCRIPTION_TYPES))
+    return (
+        f"{t.transaction_type} IN ({types}) AND {t.product} IS NOT NULL"
+        f" AND {t.price_point} <> '' AND (SELECT COUNT(*) {_candidates(t)}) = 1"
+    )
 
 
 def _subscriptions_write(changes, leads, product_of) -> dict[int, int]:

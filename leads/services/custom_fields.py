@@ -171,13 +171,24 @@ def _options_upsert(pairs: Iterable[tuple[CustomField, OptionRef]]) -> None:
     )
 
 
-def custom_values_apply(values: list[tuple[Lead, CustomValueRecord, Observation]]) -> None:
+def custom_values_apply(
+    values: list[tuple[Lead, CustomValueRecord, Observation]],
+    *,
+    confirmed: Sequence[tuple[CustomValueRecord, Observation]] = (),
+) -> None:
     """Upsert the custom field values of ``(lead, value, observation)``, the newest
     observation per lead and field winning (a field listed twice: the last listing), and
     replace the chosen options of the values written. Field identifiers follow the newest
-    observation of the batch. The number of queries does not grow with the values."""
-    newest = max(observation.at for _, _, observation in values)
-    fields = custom_fields_upsert([record for _, record, _ in values], observed_at=newest)
+    observation of the batch, ``confirmed`` values included: values the caller knows are
+    stored as they are, whose fields and options are still observed. The number of
+    queries does not grow with the values."""
+    observed = [(record, observation) for _, record, observation in values] + list(confirmed)
+    if not observed:
+        return
+    newest = max(observation.at for _, observation in observed)
+    fields = custom_fields_upsert([record for record, _ in observed], observed_at=newest)
+    if not values:
+        return
     rows = [
         {
             "lead_id": lead.pk,

@@ -2,11 +2,12 @@
 asking for refreshes.
 
 Deliveries are applied in batches, several batches at a time (Celery workers, the web
-process's drainer), and snapshots beside them. Each batch locks all its leads up front, in
-Kartra id order, with one statement, so two batches naming the same leads never deadlock.
+process's drainer), and snapshots beside them. Each batch creates the leads that are new
+and locks all its leads up front, in Kartra id order, so two batches naming the same leads
+never deadlock.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Value
@@ -18,7 +19,7 @@ from leads.normalize import CustomValueRecord, ProfileRecord
 
 from .custom_fields import custom_values_apply
 from .observation import Observation
-from .upsert import objects_update, rows_upsert
+from .upsert import objects_update, rows_insert
 
 
 def leads_lock(*, emails_by_id: dict[int, Iterable[str]]) -> dict[int, Lead]:
@@ -28,9 +29,8 @@ def leads_lock(*, emails_by_id: dict[int, Iterable[str]]) -> dict[int, Lead]:
     ``emails_by_id``: the Kartra ids the batch names, with the emails its lead blocks give
     them. Besides those leads, the current holders of these emails are locked too (an email
     moving to another lead clears it on its old holder). A pending import with a lead's
-    email and no id yet is claimed by that id. The upsert takes the row locks in Kartra id
-    order whether a row is inserted or already there. Must run inside
-    ``transaction.atomic()``.
+    email and no id yet is claimed by that id. A lead row is written only when it is new:
+    the lock adds no row version of its own. Must run inside ``transaction.atomic()``.
     """
     ids = set(emails_by_id)
     emails = {e.lower() for values in emails_by_id.values() for e in values if e}
@@ -42,11 +42,13 @@ def leads_lock(*, emails_by_id: dict[int, Iterable[str]]) -> dict[int, Lead]:
     holders = set(known)
     _claim_pending({k: v for k, v in emails_by_id.items() if k not in holders})
     wanted = sorted(ids | holders)
-    rows_upsert(
+    # Every id goes through the insert, which waits for a concurrent insert of the same id
+    # to commit; then the rows are locked in the same order. A batch waits only for batches
+    # that hold leads earlier in that order, so no two batches ever wait for each other.
+    rows_insert(
         Lead,
         [{"kartra_id": k, "mirror_status": MirrorStatus.PENDING} for k in wanted],
-        unique=["kartra_id"],
-        update=["kartra_id"],
+        skip_conflicts=True,
     )
     locked = Lead.objects.select_for_update().filter(kartra_id__in=wanted).order_by("kartra_id")
     return {lead.kartra_id: lead for lead in locked}
@@ -82,11 +84,16 @@ _PROFILE_BOOKKEEPING = ["mirror_raw", "mirror_raw_source", "mirror_profile_obser
 
 
 def leads_apply_profiles(
-    leads: dict[int, Lead], profiles: Sequence[tuple[ProfileRecord, Observation]]
+    leads: dict[int, Lead],
+    profiles: Sequence[tuple[ProfileRecord, Observation]],
+    *,
+    settled: Mapping[int, Collection[str]] | None = None,
 ) -> list[str]:
     """Apply ``profiles`` (with the observation of each) to the ``leads`` they name, which
     the caller has locked and holds by Kartra id; return the names of the lead fields changed
-    in memory, for the caller to save with the rest of its lead bookkeeping.
+    in memory, for the caller to save with the rest of its lead bookkeeping. The custom
+    values of a lead whose ``settled`` parts (by Kartra id) include ``"custom"`` are known
+    to be stored as the profiles give them, and are not written again.
 
     A profile older than the one a lead last took is skipped; only keys the payload carried
     are written, so a webhook block that lacks a key never blanks it. Of several profiles
@@ -100,6 +107,8 @@ def leads_apply_profiles(
     original = {lead.pk: lead.email for lead in leads.values()}
     holder = {lead.email.lower(): lead for lead in leads.values() if lead.email}
     custom: list[tuple[Lead, CustomValueRecord, Observation]] = []
+    confirmed: list[tuple[CustomValueRecord, Observation]] = []
+    settled = settled or {}
     for profile, observation in sorted(profiles, key=lambda p: p[1].at):
         lead = leads[profile.kartra_id]
         if observation.is_older_than(lead.mirror_profile_observed_at):
@@ -140,13 +149,37 @@ def leads_apply_profiles(
         elif lead.mirror_status in (MirrorStatus.PENDING, MirrorStatus.DELETED):
             lead.mirror_status = MirrorStatus.ACTIVE
         changed.update([*_PROFILE_BOOKKEEPING, "mirror_status"])
-        custom.extend((lead, record, observation) for record in profile.custom_values or ())
+        if "custom" in settled.get(lead.kartra_id, ()):
+            confirmed.extend((record, observation) for record in profile.custom_values or ())
+        else:
+            custom.extend((lead, record, observation) for record in profile.custom_values or ())
     if emails or moved:
         changed.add("email")
         _release_emails(leads, emails, moved)
-    if custom:
-        custom_values_apply(custom)
+    custom_values_apply(custom, confirmed=confirmed)
     return sorted(changed)
+
+
+def custom_confirmed(
+    leads: dict[int, Lead], profiles: Sequence[tuple[ProfileRecord, Observation]]
+) -> dict[int, set[str]]:
+    """By Kartra id, ``{"custom"}`` for each of the (locked) ``leads`` whose every profile
+    of ``profiles`` lists its custom fields exactly as the profile the lead last took did.
+
+    Custom values are written by profiles only, and a profile is applied only when it is
+    not older than the one the lead last took (``leads_apply_profiles``), whose list is kept
+    in ``mirror_raw``: the values stored are that list's, and the same list writes them
+    again. Kartra sends a lead's custom fields with every webhook; they rarely change."""
+    same: dict[int, bool] = {}
+    for profile, _ in profiles:
+        stored = leads[profile.kartra_id].mirror_raw or {}
+        listed = profile.raw.get("custom_fields")
+        same[profile.kartra_id] = (
+            same.get(profile.kartra_id, True)
+            and "custom_fields" in stored
+            and stored["custom_fields"] == listed
+        )
+    return {kartra_id: {"custom"} for kartra_id, equal in same.items() if equal}
 
 
 def _release_emails(leads: dict[int, Lead], emails: set[str], moved: set[int]) -> None:

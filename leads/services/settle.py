@@ -15,7 +15,7 @@ import logging
 import traceback
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -36,19 +36,38 @@ from .fetch import Answer
 from .observation import Observation
 from .snapshot import lead_mark_gone, snapshots_apply
 from .suppression import snapshots_suppressed
-from .sync_runs import DELETED, FAILED, NOT_FOUND, REFRESHED, SUPPRESSED, UNCHANGED, SyncRecorder
 
 if TYPE_CHECKING:
     from .sync import Target
 
 logger = logging.getLogger(__name__)
 
+#: A lead's outcome in a run, as :func:`answers_settle` returns it.
+REFRESHED = "refreshed"
+UNCHANGED = "unchanged"
+NOT_FOUND = "not_found"
+DELETED = "deleted"
+FAILED = "failed"
+SUPPRESSED = "suppressed"  # an erased lead's answer, not applied (counted as unchanged)
+
+
+class SettleRun(Protocol):
+    """What settling needs of the run it settles in (``events.sync.runs.SyncRecorder``,
+    which records it): the run's id, which observations and gone marks point to, and a
+    place for each lead's error."""
+
+    @property
+    def run_id(self) -> int: ...
+
+    def error(self, where: str, exc: BaseException | str) -> None: ...
+
+
 #: A lead that failed is tried again after this long.
 RETRY_AFTER = timedelta(minutes=15)
 
 
 def answers_settle(
-    answers: Sequence[Answer], run: SyncRecorder, *, drifted: bool = False
+    answers: Sequence[Answer], run: SettleRun, *, drifted: bool = False
 ) -> list[str]:
     """Apply a batch of answers: the snapshots together, each not found / deleted mark, and
     each failure recorded, its lead's next try deferred; return each one's outcome. (A
@@ -69,7 +88,7 @@ def answers_settle(
     return [outcomes[id(answer)] for answer in answers]
 
 
-def _snapshots_settle(answers: Sequence[Answer], run: SyncRecorder, drifted: bool) -> list[str]:
+def _snapshots_settle(answers: Sequence[Answer], run: SettleRun, drifted: bool) -> list[str]:
     """Apply the snapshots of ``answers`` in one transaction; should that fail, apply each
     alone, so that only the lead at fault fails."""
 
@@ -89,11 +108,11 @@ def _snapshots_settle(answers: Sequence[Answer], run: SyncRecorder, drifted: boo
     return [_guarded(answer, run, lambda one, _: apply([one])[0]) for answer in answers]
 
 
-def _observation(answer: Answer, run: SyncRecorder) -> Observation:
-    return Observation(at=answer.requested_at, source=Source.SNAPSHOT, ref=run.run.pk)
+def _observation(answer: Answer, run: SettleRun) -> Observation:
+    return Observation(at=answer.requested_at, source=Source.SNAPSHOT, ref=run.run_id)
 
 
-def _settle_error(answer: Answer, run: SyncRecorder) -> str:
+def _settle_error(answer: Answer, run: SettleRun) -> str:
     """A lead Kartra does not have is marked so; any other error is the lead's failure."""
     target, error = answer.target, answer.error
     if isinstance(error, LeadNotFound | LeadDeleted):
@@ -103,7 +122,7 @@ def _settle_error(answer: Answer, run: SyncRecorder) -> str:
             email=target.email,
             deleted=deleted,
             requested_at=answer.requested_at,
-            sync_run_id=run.run.pk,
+            sync_run_id=run.run_id,
         )
         return DELETED if deleted else NOT_FOUND
     assert error is not None
@@ -111,9 +130,7 @@ def _settle_error(answer: Answer, run: SyncRecorder) -> str:
     return FAILED
 
 
-def _guarded(
-    answer: Answer, run: SyncRecorder, settle: Callable[[Answer, SyncRecorder], str]
-) -> str:
+def _guarded(answer: Answer, run: SettleRun, settle: Callable[[Answer, SettleRun], str]) -> str:
     """``settle(answer, run)``; should it raise, the lead fails, and only this lead."""
     try:
         return settle(answer, run)
@@ -122,7 +139,7 @@ def _guarded(
         return FAILED
 
 
-def _failure(target: Target, exc: Exception, run: SyncRecorder) -> None:
+def _failure(target: Target, exc: Exception, run: SettleRun) -> None:
     """Record why ``target`` failed on the run, in full; the log names the lead by id
     only, and says where an exception of ours was raised (its text may quote the lead's
     data)."""

@@ -31,11 +31,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from kartra_mirror.db import replayable_atomic
 from leads.models import Lead, MirrorStatus, Source
 from leads.normalize import LeadSnapshot
 
@@ -100,13 +101,8 @@ def snapshots_apply(
     changes = ChangeSet()
     for snapshot, observation in snapshots:
         snapshot_changes(changes, snapshot, observation)
-    # A snapshot lost to a crash is fetched again (its leads stay due), so the commit of a
-    # transaction of its own need not wait for the disk; a later commit flushes it anyway.
-    asynchronous = connection.vendor == "postgresql" and not connection.in_atomic_block
-    with transaction.atomic():
-        if asynchronous:
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    # A snapshot lost to a crash is fetched again: its leads stay due.
+    with replayable_atomic():
         leads = leads_lock(
             emails_by_id={
                 s.profile.kartra_id: {s.profile.fields.get("email", "")} for s, _ in snapshots

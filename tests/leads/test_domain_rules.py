@@ -25,7 +25,7 @@ from leads.models import (
 from leads.revenue import money_totals
 from leads.selectors import is_held, leads_holding
 from tests import factories as f
-from tests.api.conftest import ids, token_client, view_permissions
+from tests.kartra_mirror.api.conftest import ids, token_client, view_permissions
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,7 @@ LEADS = reverse("admin:leads_lead_changelist")
 
 @pytest.fixture
 def client_reader(db):
-    """An API client with the view permissions (as ``tests/api``'s)."""
+    """An API client with the view permissions (as ``tests/kartra_mirror/api``'s)."""
     user = f.UserFactory(username="reader")
     user.user_permissions.add(*view_permissions())
     return token_client(user)

@@ -1,11 +1,11 @@
 """Leads: the compact list row and the detail with everything on it."""
 
+from collections.abc import Callable
+
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from events.api.serializers import ActivityBriefSerializer
-from events.models import Activity
 from kartra_mirror.api.serializers import (
     KartraSerializer,
 )
@@ -22,8 +22,8 @@ from leads.models import (
     SurveyResult,
     Transaction,
 )
+from leads.selectors import held_condition
 
-from .base import LATEST_ACTIVITY
 from .commerce import (
     ProductSignupSerializer,
     TransactionBriefSerializer,
@@ -105,8 +105,19 @@ LEAD_RELATION_FIELDS = (
     "calendar_subscriptions",
     "survey_results",
     "signups",
-    "latest_activity",
 )
+#: Fields other apps add at the end of the lead detail, by name (``events`` adds
+#: ``latest_activity``): each builds a read-only field that is given the whole lead
+#: (``source="*"``) and reads what it shows in a fixed number of queries. Filled at start-up
+#: by :func:`lead_detail_field_add`.
+LEAD_DETAIL_FIELDS: dict[str, Callable[[], serializers.Field]] = {}
+
+
+def lead_detail_field_add(name: str, build: Callable[[], serializers.Field]) -> None:
+    """Show ``build()``'s field as ``name`` on every lead detail, after the lead's own.
+    Adding a name again replaces its field."""
+    LEAD_DETAIL_FIELDS[name] = build
+
 
 CUSTOM_FIELDS_SCHEMA = {
     "type": "object",
@@ -146,7 +157,6 @@ class LeadDetailSerializer(KartraSerializer):
     calendar_subscriptions = LeadCalendarSubscriptionSerializer(many=True, read_only=True)
     survey_results = LeadSurveyResultSerializer(many=True, read_only=True)
     signups = ProductSignupSerializer(source="product_signups", many=True, read_only=True)
-    latest_activity = serializers.SerializerMethodField()
 
     class Meta:
         model = Lead
@@ -169,7 +179,7 @@ class LeadDetailSerializer(KartraSerializer):
             ),
             Prefetch(
                 "tag_links",
-                LeadTag.objects.filter(active=True)
+                LeadTag.objects.filter(held_condition(LeadTag))  # the tags the lead holds
                 .select_related("tag")
                 .only("lead", "observed_at", "tag__kartra_id", "tag__name")
                 .order_by("tag__name"),
@@ -243,18 +253,11 @@ class LeadDetailSerializer(KartraSerializer):
             ),
         )
 
-    @extend_schema_field(ActivityBriefSerializer(many=True))
-    def get_latest_activity(self, lead: Lead) -> list[dict]:
-        """The newest activity, one query. Not a sliced Prefetch: that compiles a window
-        function query for a page of leads, which costs more than it saves for one lead
-        (this serializer only ever shows one)."""
-        activity = (
-            Activity.objects.filter(lead=lead)
-            .select_related(*ActivityBriefSerializer.Meta.select_related)
-            .only(*ActivityBriefSerializer.Meta.only)
-            .order_by("-occurred_at", "-id")[:LATEST_ACTIVITY]
-        )
-        return ActivityBriefSerializer(activity, many=True, context=self.context).data
+    def get_fields(self) -> dict[str, serializers.Field]:
+        """The lead's own fields, then those other apps add (``LEAD_DETAIL_FIELDS``)."""
+        fields = super().get_fields()
+        fields.update((name, build()) for name, build in LEAD_DETAIL_FIELDS.items())
+        return fields
 
     @extend_schema_field(CUSTOM_FIELDS_SCHEMA)
     def get_custom_fields(self, lead: Lead) -> dict:

@@ -1,0 +1,66 @@
+"""The delivery table carries one index per question the product asks it (every delivery
+writes each index twice: stored, then processed), and events' 0008 migration gets there on a
+database made before it, keeping its rows."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BEFORE = [("events", "0007_erasure")]
+
+
+def delivery_indexes() -> dict[str, tuple[str, ...]]:
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "events_delivery")
+    return {
+        name: tuple(info["columns"])
+        for name, info in constraints.items()
+        if info["index"] and not info["primary_key"]
+    }
+
+
+def migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.migrate(targets)
+    return MigrationExecutor(connection).loader.project_state(targets).apps
+
+
+def latest():
+    return [n for n in MigrationExecutor(connection).loader.graph.leaf_nodes() if n[0] == "events"]
+
+
+def test_no_index_repeats_the_leading_columns_of_another():
+    indexes = delivery_indexes()
+
+    assert indexes["delivery_sha256_idx"] == ("body_sha256",)
+    assert not [name for name in indexes if name.endswith("_like")]
+    single = {columns[0] for columns in indexes.values() if len(columns) == 1}
+    # PostgreSQL only: the dashboard's index on received_at, whose other columns are carried
+    # (INCLUDE) for index-only scans; the plain index on received_at is the one SQLite has.
+    indexes.pop("delivery_day_action_idx", None)
+    for name, columns in indexes.items():
+        if len(columns) > 1:
+            assert columns[0] not in single, f"{name} makes the index on {columns[0]} redundant"
+
+
+def test_0008_keeps_the_rows_and_their_digest_lookup():
+    old = migrate(BEFORE)
+    try:
+        assert any(columns == ("action",) for columns in delivery_indexes().values())
+        Delivery = old.get_model("events", "Delivery")
+        Delivery.objects.create(
+            received_at=timezone.now(), body=b"{}", body_sha256="ab" * 32, size=2, action="x"
+        )
+
+        new = migrate(latest())
+
+        assert new.get_model("events", "Delivery").objects.filter(body_sha256="ab" * 32).exists()
+        assert delivery_indexes()["delivery_sha256_idx"] == ("body_sha256",)
+        assert not any(
+            columns in {("action",), ("lead_id",)} for columns in delivery_indexes().values()
+        )
+    finally:
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())

@@ -1,0 +1,8 @@
+"""The admin fixtures of ``tests/leads/admin/conftest.py``, for the pages of every app."""
+
+from tests.leads.admin.conftest import (  # noqa: F401 - fixtures
+    empty_cache,
+    every_model,
+    fast_password_hasher,
+    lead_graph,
+)

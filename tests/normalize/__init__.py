@@ -1,1 +1,0 @@
-"""Tests of leads.normalize: pure parsing of Kartra payloads, no database."""
