@@ -124,52 +124,19 @@ def bar_chart(
     up = [sum(max(float(s.values[i]), 0) for s in series) for i in range(len(days))]
     down = [sum(min(float(s.values[i]), 0) for s in series) for i in range(len(days))]
     line_values = [float(v) for v in line.values] if line else []
-    high = max([*up, *line_values, 0.0])
-    low = min([*down, *line_values, 0.0])
-    step = nice_step(high - low or 1)
-    high = math.ceil(high / step) * step if high > 0 else 0.0
-    low = math.floor(low / step) * step if low < 0 else 0.0
-    if high == low:
-        high = step
-    scale = plot_height / (high - low)
-
-    def y_of(value: float) -> float:
-        return top + (high - value) * scale
-
+    scale = _Scale.of([*up, *line_values], [*down, *line_values], top, plot_height)
     chart = Chart(title=title, width=width, height=height)
     chart.plot_left, chart.plot_right = _fmt(left), _fmt(width - right)
-    chart.zero_y = _fmt(y_of(0))
-    tick = low
-    while tick <= high + step / 2:
-        chart.y_ticks.append(Label(x=_fmt(left - 4), y=_fmt(y_of(tick)), text=compact(tick)))
-        tick += step
-
+    chart.zero_y = _fmt(scale.y(0))
+    tick = scale.low
+    while tick <= scale.high + scale.step / 2:
+        chart.y_ticks.append(Label(x=_fmt(left - 4), y=_fmt(scale.y(tick)), text=compact(tick)))
+        tick += scale.step
     slot = plot_width / max(len(days), 1)
     bar_width = max(slot * 0.75, 1.0)
     for index, day in enumerate(days):
         x = left + index * slot + (slot - bar_width) / 2
-        above, below = 0.0, 0.0
-        for serie in series:
-            value = float(serie.values[index])
-            if value == 0:
-                continue
-            start = above if value > 0 else below
-            end = start + value
-            if value > 0:
-                above = end
-            else:
-                below = end
-            y1, y2 = sorted((y_of(start), y_of(end)))
-            chart.bars.append(
-                Rect(
-                    x=_fmt(x),
-                    y=_fmt(y1),
-                    width=_fmt(bar_width),
-                    height=_fmt(max(y2 - y1, 0.5)),
-                    color=serie.color,
-                    title=f"{day_title(day)}: {serie.name} {value_text(serie.values[index])}",
-                )
-            )
+        chart.bars += _day_bars(series, index, x, bar_width, scale, day_title(day), value_text)
         if index % label_every == (len(days) - 1) % label_every:
             chart.x_labels.append(
                 Label(x=_fmt(x + bar_width / 2), y=_fmt(height - 6), text=day_label(day))
@@ -177,11 +144,10 @@ def bar_chart(
     if line is not None:
         chart.line_color = line.color
         for index, day in enumerate(days):
-            x = left + index * slot + slot / 2
             chart.line.append(
                 Point(
-                    x=_fmt(x),
-                    y=_fmt(y_of(line_values[index])),
+                    x=_fmt(left + index * slot + slot / 2),
+                    y=_fmt(scale.y(line_values[index])),
                     title=f"{day_title(day)}: {line.name} {value_text(line.values[index])}",
                 )
             )
@@ -191,3 +157,55 @@ def bar_chart(
     if line is not None:
         chart.legend.append((line.name, line.color))
     return chart
+
+
+@dataclass
+class _Scale:
+    """The y axis: from ``low`` to ``high`` (zero included) in ticks of ``step``, drawn
+    ``scale`` pixels per unit below ``top``."""
+
+    low: float
+    high: float
+    step: float
+    top: float
+    scale: float
+
+    @classmethod
+    def of(cls, highs: list[float], lows: list[float], top: float, height: float) -> _Scale:
+        high, low = max([*highs, 0.0]), min([*lows, 0.0])
+        step = nice_step(high - low or 1)
+        high = math.ceil(high / step) * step if high > 0 else 0.0
+        low = math.floor(low / step) * step if low < 0 else 0.0
+        if high == low:
+            high = step
+        return cls(low, high, step, top, height / (high - low))
+
+    def y(self, value: float) -> float:
+        return self.top + (self.high - value) * self.scale
+
+
+def _day_bars(series, index: int, x: float, width: float, scale: _Scale, day: str, value_text):
+    """One day's stacked bars: positive values up from zero, negative ones down."""
+    bars, above, below = [], 0.0, 0.0
+    for serie in series:
+        value = float(serie.values[index])
+        if value == 0:
+            continue
+        start = above if value > 0 else below
+        end = start + value
+        if value > 0:
+            above = end
+        else:
+            below = end
+        y1, y2 = sorted((scale.y(start), scale.y(end)))
+        bars.append(
+            Rect(
+                x=_fmt(x),
+                y=_fmt(y1),
+                width=_fmt(width),
+                height=_fmt(max(y2 - y1, 0.5)),
+                color=serie.color,
+                title=f"{day}: {serie.name} {value_text(serie.values[index])}",
+            )
+        )
+    return bars

@@ -29,6 +29,30 @@ def calendars_write(changes, leads: dict[int, Lead]) -> dict[int, CalendarSubscr
     Returns each change's stored registration, by ``id()`` of its record."""
     if not changes:
         return {}
+    places = _places(changes, leads)
+    groups, new = _rows(changes, places)
+    # New unnumbered registrations, one per lead and class (the lead's lock keeps them
+    # unique): the changes of one, in observation order, make one row.
+    merged: dict[tuple, dict] = {}
+    for row in sorted(new, key=lambda r: r["observed_at"]):
+        place = (row["lead_id"], row["calendar_id"], row["calendar_class_id"])
+        merged[place] = {**merged.get(place, {}), **row}
+    CalendarSubscription.objects.bulk_create(
+        [CalendarSubscription(**row) for row in merged.values()]
+    )
+    for (key, columns), rows in groups.items():
+        upsert_observed(
+            CalendarSubscription,
+            rows,
+            unique=(key,),
+            update=[c for c in columns if c not in (key, *_OBSERVATION)],
+        )
+    return _events_replace(changes, places)
+
+
+def _places(changes, leads: dict[int, Lead]) -> dict[int, tuple[int, int, int | None]]:
+    """Each change's (lead, calendar, class) primary keys, by ``id()`` of the change; the
+    calendars and classes are resolved in the catalogue."""
     calendars = catalog_resolve_many(
         Calendar,
         [
@@ -53,27 +77,14 @@ def calendars_write(changes, leads: dict[int, Lead]) -> dict[int, CalendarSubscr
         klass_pk = classes[(calendar.pk, *_ref(klass))].pk if klass is not None else None
         return (leads[c.lead].pk, calendar.pk, klass_pk)
 
-    places = {id(c): place(c) for c in changes}
-    numbers = {c.record.subscription_kartra_id for c in changes} - {None}
-    existing = list(
-        CalendarSubscription.objects.filter(
-            lead_id__in={p[0] for p in places.values()},
-            calendar_id__in={p[1] for p in places.values()},
-        )
-    )
-    by_number = {row.kartra_id: row for row in existing if row.kartra_id is not None}
-    by_number.update(
-        {
-            row.kartra_id: row
-            for row in CalendarSubscription.objects.filter(kartra_id__in=numbers - set(by_number))
-        }
-    )
-    by_place: dict[tuple, CalendarSubscription] = {}
-    for row in sorted(existing, key=lambda r: r.observed_at):
-        by_place[(row.lead_id, row.calendar_id, row.calendar_class_id)] = row  # newest last
-    unnumbered = {
-        key: row for key, row in by_place.items() if row.kartra_id is None
-    }  # claimable by a number
+    return {id(c): place(c) for c in changes}
+
+
+def _rows(changes, places) -> tuple[dict[tuple, list[dict]], list[dict]]:
+    """The rows to write: grouped by the key they are upserted on (``id`` of a stored row,
+    or a registration number) and their columns, and the new unnumbered ones apart."""
+    by_number, by_place = _stored(changes, places)
+    unnumbered = {key: row for key, row in by_place.items() if row.kartra_id is None}
     groups: dict[tuple, list[dict]] = {}
     new: list[dict] = []
     for c in changes:
@@ -102,23 +113,30 @@ def calendars_write(changes, leads: dict[int, Lead]) -> dict[int, CalendarSubscr
             continue
         key = "id" if "id" in row else "kartra_id"
         groups.setdefault((key, tuple(sorted(row))), []).append(row)
-    # New unnumbered registrations, one per lead and class (the lead's lock keeps them
-    # unique): the changes of one, in observation order, make one row.
-    merged: dict[tuple, dict] = {}
-    for row in sorted(new, key=lambda r: r["observed_at"]):
-        place = (row["lead_id"], row["calendar_id"], row["calendar_class_id"])
-        merged[place] = {**merged.get(place, {}), **row}
-    CalendarSubscription.objects.bulk_create(
-        [CalendarSubscription(**row) for row in merged.values()]
-    )
-    for (key, columns), rows in groups.items():
-        upsert_observed(
-            CalendarSubscription,
-            rows,
-            unique=(key,),
-            update=[c for c in columns if c not in (key, *_OBSERVATION)],
+    return groups, new
+
+
+def _stored(changes, places) -> tuple[dict, dict]:
+    """The stored registrations the changes may update: by registration number, and the
+    newest by (lead, calendar, class)."""
+    numbers = {c.record.subscription_kartra_id for c in changes} - {None}
+    existing = list(
+        CalendarSubscription.objects.filter(
+            lead_id__in={p[0] for p in places.values()},
+            calendar_id__in={p[1] for p in places.values()},
         )
-    return _events_replace(changes, places)
+    )
+    by_number = {row.kartra_id: row for row in existing if row.kartra_id is not None}
+    by_number.update(
+        {
+            row.kartra_id: row
+            for row in CalendarSubscription.objects.filter(kartra_id__in=numbers - set(by_number))
+        }
+    )
+    by_place: dict[tuple, CalendarSubscription] = {}
+    for row in sorted(existing, key=lambda r: r.observed_at):
+        by_place[(row.lead_id, row.calendar_id, row.calendar_class_id)] = row  # newest last
+    return by_number, by_place
 
 
 def _ref(ref) -> tuple[int | None, str]:

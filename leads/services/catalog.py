@@ -70,12 +70,9 @@ def catalog_resolve_names(
     return {name: row for (_, _, name), row in found.items()}
 
 
-def _resolve(model, wanted: dict[CatalogKey, dict], scope: str | None) -> dict:
-    scope_attr = model._meta.get_field(scope).attname if scope else None
-
-    def scope_of(row: models.Model) -> Any:
-        return getattr(row, scope_attr) if scope_attr else None
-
+def _stored(model, wanted: dict[CatalogKey, dict], scope_attr: str | None) -> tuple[dict, ...]:
+    """The stored rows ``wanted`` may name, by (scope, id), by (scope, name) (the row a name
+    alone finds: one with an id first) and, of the id-less ones, by (scope, name)."""
     query = model.objects.filter(
         Q(kartra_id__in={k for _, k, _ in wanted if k is not None})
         | Q(name__in={n for _, _, n in wanted if n})
@@ -83,10 +80,10 @@ def _resolve(model, wanted: dict[CatalogKey, dict], scope: str | None) -> dict:
     if scope_attr:
         query = query.filter(**{f"{scope_attr}__in": {s for s, _, _ in wanted}})
     by_id: dict[tuple, models.Model] = {}
-    by_name: dict[tuple, models.Model] = {}  # the row a name alone finds
-    unnamed: dict[tuple, models.Model] = {}  # id-less rows, which an id may claim
+    by_name: dict[tuple, models.Model] = {}
+    unnamed: dict[tuple, models.Model] = {}  # which an id may claim
     for row in query.order_by("pk"):
-        s = scope_of(row)
+        s = getattr(row, scope_attr) if scope_attr else None
         if row.kartra_id is not None:
             by_id[(s, row.kartra_id)] = row
         else:
@@ -94,6 +91,25 @@ def _resolve(model, wanted: dict[CatalogKey, dict], scope: str | None) -> dict:
         best = by_name.get((s, row.name))
         if best is None or (best.kartra_id is None and row.kartra_id is not None):
             by_name[(s, row.name)] = row
+    return by_id, by_name, unnamed
+
+
+def _changed_save(model, changed: dict[int, models.Model], fields: set[str]) -> None:
+    """Save the claimed and renamed rows' ``fields`` (and their auto_now fields)."""
+    if not changed:
+        return
+    auto_now = [f.name for f in model._meta.concrete_fields if getattr(f, "auto_now", False)]
+    # Claims and renames can meet a row a concurrent writer just gave the same id: the
+    # savepoint keeps the caller's transaction usable for the retry.
+    with transaction.atomic():
+        model.objects.bulk_update(
+            sorted(changed.values(), key=lambda r: r.pk), [*sorted(fields), *auto_now]
+        )
+
+
+def _resolve(model, wanted: dict[CatalogKey, dict], scope: str | None) -> dict:
+    scope_attr = model._meta.get_field(scope).attname if scope else None
+    by_id, by_name, unnamed = _stored(model, wanted, scope_attr)
     found: dict[CatalogKey, models.Model] = {}
     changed: dict[int, models.Model] = {}
     fields: set[str] = set()
@@ -123,14 +139,7 @@ def _resolve(model, wanted: dict[CatalogKey, dict], scope: str | None) -> dict:
             changed[id(row)] = row
             fields.update(updates)
         found[key] = row
-    if changed:
-        auto_now = [f.name for f in model._meta.concrete_fields if getattr(f, "auto_now", False)]
-        # Claims and renames can meet a row a concurrent writer just gave the same id: the
-        # savepoint keeps the caller's transaction usable for the retry.
-        with transaction.atomic():
-            model.objects.bulk_update(
-                sorted(changed.values(), key=lambda r: r.pk), [*sorted(fields), *auto_now]
-            )
+    _changed_save(model, changed, fields)
     new = {id(row): row for row in found.values() if row.pk is None}
     if new:
         model.objects.bulk_create(list(new.values()), ignore_conflicts=True)

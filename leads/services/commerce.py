@@ -88,37 +88,7 @@ def transactions_write(changes, leads: dict[int, Lead], *, signups=()) -> dict[i
         skip_conflicts=True,
     )
     subscriptions = _subscriptions_write(changes, leads, product_of)
-    groups: dict[tuple, list[dict]] = {}
-    for c in changes:
-        record = c.record
-        row = {
-            "kartra_id": record.kartra_id,
-            "lead_id": leads[c.lead].pk,
-            "raw": record.raw,
-            **record.fields,
-            **c.observation.fields(),
-        }
-        product = product_of(record)
-        if product is not None:
-            row["product_id"] = product.pk
-        if record.subscription_kartra_id is not None:
-            row["subscription_id"] = subscriptions[record.subscription_kartra_id]
-        groups.setdefault((c.observation.source, tuple(sorted(row))), []).append(row)
-    for (source, columns), rows in groups.items():
-        # A webhook's raw object replaces the stored one, even when older; a snapshot's
-        # only fills an empty one. Every other field: the newest observation, and an older
-        # one fills what the newer did not carry (webhook and snapshot carry different
-        # fields, and either may be processed first).
-        raw = _raw_only_if_empty() if source == Source.SNAPSHOT else "{new}"
-        upsert_observed(
-            Transaction,
-            rows,
-            unique=("kartra_id",),
-            update=[c for c in columns if c not in ("kartra_id", *_OBSERVATION)],
-            expressions={"raw": raw},
-            fill_when_older=True,
-            older_expressions={"raw": raw},
-        )
+    _transactions_upsert(changes, leads, product_of, subscriptions)
     ids = sorted({c.record.kartra_id for c in changes})
     # Whose unlinked transactions may join a subscription: the leads of this batch's
     # transactions that name none, and of those that name one (it may be new to the mirror).
@@ -142,6 +112,42 @@ def transactions_write(changes, leads: dict[int, Lead], *, signups=()) -> dict[i
 
 
 _OBSERVATION = ("observed_at", "observed_source", "observed_ref")
+
+
+def _transactions_upsert(changes, leads, product_of, subscriptions: dict[int, int]) -> None:
+    """Upsert the transactions of ``changes``, one statement per source and set of columns.
+
+    A webhook's raw object replaces the stored one, even when older; a snapshot's only
+    fills an empty one. Every other field: the newest observation, and an older one fills
+    what the newer did not carry (webhook and snapshot carry different fields, and either
+    may be processed first)."""
+    groups: dict[tuple, list[dict]] = {}
+    for c in changes:
+        record = c.record
+        row = {
+            "kartra_id": record.kartra_id,
+            "lead_id": leads[c.lead].pk,
+            "raw": record.raw,
+            **record.fields,
+            **c.observation.fields(),
+        }
+        product = product_of(record)
+        if product is not None:
+            row["product_id"] = product.pk
+        if record.subscription_kartra_id is not None:
+            row["subscription_id"] = subscriptions[record.subscription_kartra_id]
+        groups.setdefault((c.observation.source, tuple(sorted(row))), []).append(row)
+    for (source, columns), rows in groups.items():
+        raw = _raw_only_if_empty() if source == Source.SNAPSHOT else "{new}"
+        upsert_observed(
+            Transaction,
+            rows,
+            unique=("kartra_id",),
+            update=[c for c in columns if c not in ("kartra_id", *_OBSERVATION)],
+            expressions={"raw": raw},
+            fill_when_older=True,
+            older_expressions={"raw": raw},
+        )
 
 
 def _transactions_link(ids: list[int], leads: list[int]) -> set[int]:

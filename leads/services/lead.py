@@ -102,10 +102,7 @@ def leads_apply_profiles(
     away). Custom field values are upserted, the newest observation winning per field.
     """
     changed: set[str] = set()
-    emails: set[str] = set()  # emails (lowercased) that leads of the batch take
-    moved: set[int] = set()  # pks of the batch's leads whose stored email changes
-    original = {lead.pk: lead.email for lead in leads.values()}
-    holder = {lead.email.lower(): lead for lead in leads.values() if lead.email}
+    emails = _EmailMoves(leads)
     custom: list[tuple[Lead, CustomValueRecord, Observation]] = []
     confirmed: list[tuple[CustomValueRecord, Observation]] = []
     settled = settled or {}
@@ -113,51 +110,71 @@ def leads_apply_profiles(
         lead = leads[profile.kartra_id]
         if observation.is_older_than(lead.mirror_profile_observed_at):
             continue
-        fields = profile.fields
-        email = fields.get("email")
-        other = holder.get(email.lower()) if email else None
-        if other is lead:
-            other = None
-        if other is not None and observation.is_older_than(other.mirror_profile_observed_at):
-            # A newer observation gave this email to another lead: this one is stale.
-            fields = {k: v for k, v in fields.items() if k != "email"}
-            email = other = None
-        if email is not None and email.lower() != (lead.email or "").lower():
-            if original[lead.pk]:
-                moved.add(lead.pk)  # its stored email must make way first
-            if other is not None:
-                other.email = ""  # held by a lead of this batch: cleared in memory
-                if original[other.pk]:
-                    moved.add(other.pk)
-            if email:
-                emails.add(email.lower())
-            holder.pop((lead.email or "").lower(), None)
-            if email:
-                holder[email.lower()] = lead
-        for key, value in fields.items():
-            setattr(lead, key, value)
-        changed.update(fields)
-        if "gdpr_lead_communications" in fields:
-            lead.consent = Consent.of(fields["gdpr_lead_communications"], observation.source)
-            lead.consent_source = observation.source
-            changed.update(["consent", "consent_source"])
+        changed |= _profile_set(lead, emails.take(lead, profile.fields, observation), observation)
         lead.mirror_raw = profile.raw
-        lead.mirror_raw_source = observation.source
-        lead.mirror_profile_observed_at = observation.at
-        if lead.lead_deleted:
-            lead.mirror_status = MirrorStatus.DELETED
-        elif lead.mirror_status in (MirrorStatus.PENDING, MirrorStatus.DELETED):
-            lead.mirror_status = MirrorStatus.ACTIVE
-        changed.update([*_PROFILE_BOOKKEEPING, "mirror_status"])
         if "custom" in settled.get(lead.kartra_id, ()):
             confirmed.extend((record, observation) for record in profile.custom_values or ())
         else:
             custom.extend((lead, record, observation) for record in profile.custom_values or ())
-    if emails or moved:
+    if emails.taken or emails.moved:
         changed.add("email")
-        _release_emails(leads, emails, moved)
+        _release_emails(leads, emails.taken, emails.moved)
     custom_values_apply(custom, confirmed=confirmed)
     return sorted(changed)
+
+
+class _EmailMoves:
+    """The emails the batch's profiles move between leads, one profile at a time: Kartra
+    keeps one lead per email, and the newest observation of an email decides its holder."""
+
+    def __init__(self, leads: dict[int, Lead]) -> None:
+        self.original = {lead.pk: lead.email for lead in leads.values()}
+        self.holder = {lead.email.lower(): lead for lead in leads.values() if lead.email}
+        self.taken: set[str] = set()  # emails (lowercased) that leads of the batch take
+        self.moved: set[int] = set()  # pks of the batch's leads whose stored email changes
+
+    def take(self, lead: Lead, fields: dict, observation: Observation) -> dict:
+        """``fields`` of a profile of ``lead`` to apply: its email is left out when a newer
+        observation gave it to another lead of the batch; else a lead of the batch holding
+        it is cleared in memory."""
+        email = fields.get("email")
+        other = self.holder.get(email.lower()) if email else None
+        if other is lead:
+            other = None
+        if other is not None and observation.is_older_than(other.mirror_profile_observed_at):
+            return {k: v for k, v in fields.items() if k != "email"}  # stale for this lead
+        if email is None or email.lower() == (lead.email or "").lower():
+            return fields
+        if self.original[lead.pk]:
+            self.moved.add(lead.pk)  # its stored email must make way first
+        if other is not None:
+            other.email = ""
+            if self.original[other.pk]:
+                self.moved.add(other.pk)
+        self.holder.pop((lead.email or "").lower(), None)
+        if email:
+            self.taken.add(email.lower())
+            self.holder[email.lower()] = lead
+        return fields
+
+
+def _profile_set(lead: Lead, fields: dict, observation: Observation) -> set[str]:
+    """Set a profile's ``fields`` and the observation's bookkeeping on ``lead`` (in memory);
+    return the names of the fields set."""
+    for key, value in fields.items():
+        setattr(lead, key, value)
+    changed = {*fields, *_PROFILE_BOOKKEEPING, "mirror_status"}
+    if "gdpr_lead_communications" in fields:
+        lead.consent = Consent.of(fields["gdpr_lead_communications"], observation.source)
+        lead.consent_source = observation.source
+        changed.update(["consent", "consent_source"])
+    lead.mirror_raw_source = observation.source
+    lead.mirror_profile_observed_at = observation.at
+    if lead.lead_deleted:
+        lead.mirror_status = MirrorStatus.DELETED
+    elif lead.mirror_status in (MirrorStatus.PENDING, MirrorStatus.DELETED):
+        lead.mirror_status = MirrorStatus.ACTIVE
+    return changed
 
 
 def custom_confirmed(
