@@ -92,13 +92,13 @@ ADMIN_SEED_SQL = [
             buyer_billing_zip, shipping_first_name, shipping_last_name, shipping_address,
             shipping_city, shipping_zip, shipping_country, shipping_state, affiliate, jv,
             vendor_tracking_id_1, vendor_tracking_id_2, vendor_tracking_link,
-            payment_processor_type, raw, observed_at, observed_source)
+            payment_processor_type, card_last_digits, raw, observed_at, observed_source)
         SELECT 900000000 + g, (SELECT id FROM bench_admin_heavy),
             (SELECT min(id) FROM leads_product) + g % 5, '1',
             (ARRAY['sale', 'rebill', 'rebill', 'refund'])[1 + g % 4],
             now() - g * interval '101 minutes', 10 + g % 90, NULL, NULL, 0, 0, 0,
             '', '', '', '', 'US', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '',
-            '', '', '', 'stripe', '{{}}'::jsonb, now(), 'snapshot'
+            '', '', '', 'stripe', '', '{{}}'::jsonb, now(), 'snapshot'
         FROM generate_series(1, {HEAVY_TRANSACTIONS}) g""",
     # Some leads wait for a refresh.
     """UPDATE leads_lead SET mirror_refresh_requested_at = now() WHERE id % 500 = 0""",
@@ -138,19 +138,23 @@ def ensure_seed(cursor, api) -> None:
         print("reusing the admin's seed (deliveries, sync runs, heavy lead)")
         return
     print("seeding the admin's extras ...")
-    cursor.execute("DELETE FROM events_delivery")
-    cursor.execute("DELETE FROM events_syncrun")
-    cursor.execute("DROP TABLE IF EXISTS bench_admin_heavy")
-    # A buyer with tags and lists (id % 4 = 0 bought, id % 7 = 6 has the most relations).
-    cursor.execute(
-        """CREATE TABLE bench_admin_heavy AS SELECT id FROM leads_lead
-           WHERE id % 4 = 0 AND id % 7 = 6 ORDER BY id LIMIT 1"""
-    )
-    for statement in ADMIN_SEED_SQL:
-        started = time.perf_counter()
-        cursor.execute(statement)
-        label = " ".join(statement.split()[:3])
-        print(f"  {label:<40} {cursor.rowcount:>10,} rows {time.perf_counter() - started:7.1f} s")
+    from django.db import transaction
+
+    with transaction.atomic():  # all of them or, should a statement fail, none
+        cursor.execute("DELETE FROM events_delivery")
+        cursor.execute("DELETE FROM events_syncrun")
+        cursor.execute("DROP TABLE IF EXISTS bench_admin_heavy")
+        # A buyer with tags and lists (id % 4 = 0 bought, id % 7 = 6 has the most relations).
+        cursor.execute(
+            """CREATE TABLE bench_admin_heavy AS SELECT id FROM leads_lead
+               WHERE id % 4 = 0 AND id % 7 = 6 ORDER BY id LIMIT 1"""
+        )
+        for statement in ADMIN_SEED_SQL:
+            started = time.perf_counter()
+            cursor.execute(statement)
+            label = " ".join(statement.split()[:3])
+            took = time.perf_counter() - started
+            print(f"  {label:<40} {cursor.rowcount:>10,} rows {took:7.1f} s")
     for table in (
         "events_delivery",
         "events_syncrun",

@@ -310,9 +310,16 @@ class Round:
 
 
 def run_round(
-    conn, target: Target, cycle: int, round_id: int, args, budget_end: float
+    conn,
+    target: Target,
+    cycle: int,
+    round_id: int,
+    args,
+    budget_end: float,
+    paused: subprocess.Popen | None = None,
 ) -> Round | None:
-    """One round on ``target``: wait for any backlog, load it, count, wait for the drain."""
+    """One round on ``target``: wait for any backlog, load it, count, wait for the drain.
+    ``paused`` (the worker, with ``--worker-paused``) is stopped while the load lasts."""
     remaining = budget_end - time.monotonic()
     if remaining < args.duration + 5:
         return None
@@ -323,8 +330,15 @@ def run_round(
     if wait_drained(conn, 0, time.monotonic(), max(1.0, idle_cap)) is None:
         notes.append("started while the worker still had a backlog")
     started = time.monotonic()
-    with SlowClients(target.url, args.slow_clients) as slow:
-        load = run_wrk(target.url, round_id, args.duration, args)
+    if paused is not None:
+        signal_group(paused, signal.SIGSTOP)
+        notes.append("worker paused during the load")
+    try:
+        with SlowClients(target.url, args.slow_clients) as slow:
+            load = run_wrk(target.url, round_id, args.duration, args)
+    finally:
+        if paused is not None:
+            signal_group(paused, signal.SIGCONT)
     if args.slow_clients:
         notes.append(f"slow clients let go by the server {slow.dropped} times")
     drained = None
@@ -692,6 +706,13 @@ def main() -> None:
         help="run the Celery worker at this nice level",
     )
     parser.add_argument(
+        "--worker-paused",
+        action="store_true",
+        help="stop the Celery worker (SIGSTOP) while a broker round's load lasts, and let it "
+        "drain the backlog after: the receiver with nothing else on the cores, as with workers "
+        "on machines of their own",
+    )
+    parser.add_argument(
         "--recreate", action="store_true", help="drop the database first, then create and migrate"
     )
     parser.add_argument(
@@ -722,12 +743,14 @@ def main() -> None:
         f"gunicorn (gunicorn.conf.py) {args.workers} {args.worker_class or 'gthread'} workers "
         f"per server{f', {args.slow_clients} slow clients' if args.slow_clients else ''}; "
         f"Celery worker --concurrency "
-        f"{args.concurrency}{' --beat' if args.beat else ' (no beat)'}; wrk {args.threads} "
+        f"{args.concurrency}{' --beat' if args.beat else ' (no beat)'}"
+        f"{', paused during broker loads' if args.worker_paused else ''}; wrk {args.threads} "
         f"threads, {args.connections} connections, {args.duration:g} s rounds; "
         f"{args.leads} leads, {args.tags} tags, {args.lists} lists"
     )
     with Processes(logs) as processes:
         targets = start_all(processes, args, secrets.token_urlsafe(24))
+        worker = next(p for name, p, _ in processes.started if name == "celery worker")
         print(f"servers up in {time.monotonic() - started:.0f} s (setup and migrate included)")
         budget_end = time.monotonic() + args.budget
         for target in targets:
@@ -740,7 +763,8 @@ def main() -> None:
             for target in targets if cycle % 2 else [targets[1], targets[0], targets[2]]:
                 round_id += 1
                 processes.check()
-                result = run_round(conn, target, cycle, round_id, args, budget_end)
+                paused = worker if args.worker_paused and target.name == BROKER else None
+                result = run_round(conn, target, cycle, round_id, args, budget_end, paused)
                 if result is None:
                     print(f"cycle {cycle}, {target.name}: skipped, the --budget is spent")
                     continue

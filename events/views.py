@@ -38,6 +38,12 @@ KEPT_HEADERS = (
     "X-Real-Ip",
     "X-Request-Id",
 )
+#: Each kept header with the ``request.META`` key WSGI gives it.
+_KEPT_META = tuple(
+    (name, key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}")
+    for name in KEPT_HEADERS
+    for key in [name.upper().replace("-", "_")]
+)
 
 
 def token_accepted(token: str) -> bool:
@@ -140,9 +146,8 @@ class KartraWebhookView(View):
         if body is None:
             reason = "a chunked body cannot be read by this server; send Content-Length"
             return JsonResponse({"error": reason}, status=411)
-        headers = {
-            h: storable(request.headers[h], 1024) for h in KEPT_HEADERS if h in request.headers
-        }
+        environ = request.META
+        headers = {n: storable(environ[key], 1024) for n, key in _KEPT_META if key in environ}
         meta = {
             "content_type": storable(request.content_type or headers.get("Content-Type", "")),
             "headers": headers,

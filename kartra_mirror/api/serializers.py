@@ -26,8 +26,9 @@ class UtcDateTimeField(serializers.DateTimeField):
     def to_representation(self, value):
         if not value:
             return None
-        text = value.astimezone(UTC).isoformat()
-        return text[:-6] + "Z" if text.endswith("+00:00") else text
+        if value.tzinfo is not UTC:  # the database's datetimes are in UTC already
+            value = value.astimezone(UTC)
+        return value.isoformat()[:-6] + "Z"
 
 
 @extend_schema_field({"type": "string", "format": "uri"})

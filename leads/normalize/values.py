@@ -43,9 +43,13 @@ def is_empty(value: Any) -> bool:
     if value is None:
         return True
     if isinstance(value, str):
-        stripped = value.strip()
-        return stripped == "" or stripped.upper() == "N/A"
+        return _blank(value)
     return False
+
+
+def _blank(text: str) -> bool:
+    stripped = text.strip()
+    return not stripped or (len(stripped) == 3 and stripped.upper() == "N/A")
 
 
 def child(path: str, key: str | int) -> str:
@@ -163,10 +167,12 @@ def to_text(value: Any, field: str, max_length: int | None = None) -> str:
 
     Never truncates: a text longer than the model column raises :class:`PayloadError`.
     """
-    if is_empty(value):
-        return ""
     if isinstance(value, str):
+        if _blank(value):
+            return ""
         text = value
+    elif value is None:
+        return ""
     elif isinstance(value, bool):
         raise PayloadError(field, value, "expected text, not a boolean")
     elif isinstance(value, int):

@@ -140,12 +140,16 @@ def mirror_views(
     return views
 
 
+#: The lead columns a view's profile holds: Kartra's, not the mirror's bookkeeping.
+_PROFILE_COLUMNS = tuple(
+    f.attname
+    for f in Lead._meta.concrete_fields
+    if f.attname not in _UNREAD and not f.attname.startswith("mirror_")
+)
+
+
 def _lead_view(lead: Lead) -> MirrorLead:
-    profile = {
-        f.attname: getattr(lead, f.attname)
-        for f in Lead._meta.concrete_fields
-        if f.attname not in _UNREAD and not f.attname.startswith("mirror_")
-    }
+    profile = {name: getattr(lead, name) for name in _PROFILE_COLUMNS}
     replaced = {key: lead_set_replaced_at(lead, key) for key in RELATION_SETS}
     return MirrorLead(
         pk=lead.pk,

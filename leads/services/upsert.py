@@ -339,10 +339,6 @@ def _order(value: Any) -> tuple:
     return (value is not None, value if value is not None else 0)
 
 
-def _value(field: models.Field, row: dict[str, Any], now) -> Any:
-    return row[field.attname] if field.attname in row else _default(field, now)
-
-
 def _default(field: models.Field, now) -> Any:
     if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
         return now
@@ -420,16 +416,13 @@ def applied_keys(
 def insert_row(model: type[models.Model], values: dict[str, Any]) -> int:
     """Insert one row of ``model`` (``values`` by attname; other fields take their default)
     and return its primary key, with one statement and none of ``Model.save()``'s work: for
-    the webhook receiver, whose request is this one INSERT. The statement is built once
-    per model."""
-    columns, sql = _insert_sql(model)
+    the webhook receiver, whose request is this one INSERT. The statement and each
+    column's preparation are worked out once per model."""
+    sql, columns = _insert_sql(model)
     now = timezone.now()
-    fields = model._meta
     params = [
-        fields.get_field(name).get_db_prep_save(
-            _value(fields.get_field(name), values, now), connection
-        )
-        for name in columns
+        convert(values[name] if name in values else _default(field, now))
+        for name, field, convert in columns
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -439,7 +432,9 @@ def insert_row(model: type[models.Model], values: dict[str, Any]) -> int:
 
 
 @cache
-def _insert_sql(model: type[models.Model]) -> tuple[list[str], str]:
+def _insert_sql(
+    model: type[models.Model],
+) -> tuple[str, list[tuple[str, models.Field, Callable[[Any], Any]]]]:
     quote = connection.ops.quote_name
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
     columns = ", ".join(quote(f.column) for f in fields)
@@ -447,4 +442,4 @@ def _insert_sql(model: type[models.Model]) -> tuple[list[str], str]:
     sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({placeholders})"
     if connection.features.can_return_columns_from_insert:
         sql += f" RETURNING {quote(model._meta.pk.column)}"
-    return [f.attname for f in fields], sql
+    return sql, [(f.attname, f, _preparer(f)) for f in fields]
