@@ -4,8 +4,11 @@ Three ways, by configuration:
 
 - ``KARTRA_PROCESS_INLINE``: the request processes its own delivery (tests, tiny installs);
 - a Celery broker (``CELERY_BROKER_URL``): the request asks for a drain task, at most one
-  request per drain pass when Redis can coalesce them, and workers drain in batches; beat
-  sweeps every ``KARTRA_DRAIN_SWEEP_INTERVAL`` seconds for anything left behind;
+  request per drain pass when Redis can coalesce them, and workers drain in batches; a pass
+  that finds a backlog (a full batch) asks for one more pass, so that every free worker
+  joins in (batches side by side leave each other's leads alone, see
+  ``deliveries_process_batch``); beat sweeps every ``KARTRA_DRAIN_SWEEP_INTERVAL`` seconds
+  for anything left behind;
 - neither (the embedded default): a thread of the web process drains on wake-up and sweeps
   on the same interval.
 
@@ -47,7 +50,9 @@ def deliveries_drain(*, give_up_after: float | None = None) -> int:
     flag stays raised meanwhile, so the requests of the burst send no more wake-ups. The
     pass then clears the flag and claims batches while they come full; the drain ends with
     a pass whose first claim finds nothing. A request that stores a delivery after that
-    claim raises the flag again and gets a drain of its own.
+    claim raises the flag again and gets a drain of its own. With a broker, a pass whose
+    first batch comes full asks for another pass, which another worker takes if one is
+    free.
 
     A database failure is retried with exponential backoff (0.1 s doubling to 30 s), with a
     fresh connection each time, for up to ``give_up_after`` seconds (forever when None);
@@ -68,6 +73,8 @@ def deliveries_drain(*, give_up_after: float | None = None) -> int:
         _clear_flag()
         first = claimed = retrying(deliveries_process_batch)
         total += claimed
+        if claimed == settings.KARTRA_DELIVERY_BATCH and settings.CELERY_BROKER_URL:
+            deliveries_drain_soon()  # a backlog: another worker may help
         while claimed == settings.KARTRA_DELIVERY_BATCH:  # a backlog: no need to wait
             claimed = retrying(deliveries_process_batch)
             total += claimed

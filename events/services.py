@@ -2,8 +2,9 @@
 
 The request only stores (``delivery_store``, one INSERT). Processing claims stored
 deliveries in receive order (``deliveries_process_batch``; on PostgreSQL with
-``SKIP LOCKED``, so several workers never take the same one), locks every lead the batch
-writes in one global order, lets each delivery's applier say what it observed, and writes
+``SKIP LOCKED``, so several workers never take the same one), locks the leads the batch
+writes that no other batch holds (a delivery whose lead another batch holds waits for a
+later batch), lets each delivery's applier say what it observed, and writes
 the whole batch through the writers that ``get_lead`` snapshots use too
 (``leads.services.changes``), with a number of statements that does not grow with the
 batch. A failure of the database itself (lost connection, deadlock, timeout) rolls the
@@ -13,6 +14,7 @@ so that the delivery at fault is marked ``failed`` with its traceback and the re
 
 import hashlib
 import logging
+import time
 import traceback
 from collections.abc import Sequence
 from datetime import timedelta
@@ -28,7 +30,7 @@ from leads.normalize import IpnEvent, PayloadError, WebhookEvent, parse_ipn, par
 from leads.services.catalog import catalog_resolve_many
 from leads.services.changes import ChangeSet, changes_apply
 from leads.services.history import HistoryWatch, history_record
-from leads.services.lead import custom_confirmed, leads_lock, leads_save
+from leads.services.lead import custom_confirmed, leads_lock, leads_lock_available, leads_save
 from leads.services.observation import Observation
 from leads.services.upsert import insert_row, objects_update, rows_insert
 
@@ -106,6 +108,12 @@ def deliveries_process_batch(*, limit: int | None = None) -> int:
     is waiting. Raises one of ``TRANSIENT_ERRORS`` when the database failed; the batch is
     then rolled back and its deliveries wait, unprocessed, for the next attempt.
 
+    A delivery whose lead (or the lead now holding its email) another transaction holds is
+    left as it was, for a later batch: batches processed side by side never wait for each
+    other's leads. A batch that could process none of its deliveries so waits
+    ``KARTRA_DRAIN_LINGER`` seconds before it returns, rather than have its drain claim the
+    same deliveries again at once.
+
     The commit does not wait for the disk: a crash that loses it loses the deliveries'
     outcomes with what they applied, and they are processed again from the stored bodies."""
     limit = limit or settings.KARTRA_DELIVERY_BATCH
@@ -115,9 +123,10 @@ def deliveries_process_batch(*, limit: int | None = None) -> int:
             .filter(status=DeliveryStatus.RECEIVED)
             .order_by("received_at", "pk")[:limit]
         )
-        if batch:
-            _process_guarded(batch)
-    _count_outcomes(batch)
+        left = _process_guarded(batch, skip_busy=True) if batch else set()
+    _count_outcomes([delivery for delivery in batch if delivery.pk not in left])
+    if batch and len(left) == len(batch):
+        time.sleep(settings.KARTRA_DRAIN_LINGER)
     return len(batch)
 
 
@@ -155,10 +164,12 @@ def _count_outcomes(deliveries: Sequence[Delivery]) -> None:
     )
 
 
-def _process_guarded(batch: Sequence[Delivery]) -> None:
+def _process_guarded(batch: Sequence[Delivery], *, skip_busy: bool = False) -> set[int]:
     """``_process`` the batch in a savepoint; should it fail for a reason other than the
     database (a delivery's content, or our code), process each delivery alone, so that the
     one at fault is marked ``failed``, with nothing of it applied, and the others apply.
+    Returns the ids of the deliveries left for a later batch (``skip_busy``: those whose
+    leads another transaction holds; else none).
 
     A delivery alone that meets a unique constraint is tried again (up to
     ``_RACE_ATTEMPTS`` times): another batch committed the same lead's email or catalogue
@@ -167,8 +178,7 @@ def _process_guarded(batch: Sequence[Delivery]) -> None:
     for attempt in range(1, _RACE_ATTEMPTS + 1):
         try:
             with transaction.atomic():
-                _process(batch)
-            return
+                return _process(batch, skip_busy=skip_busy)
         except TRANSIENT_ERRORS:
             raise
         except Exception as exc:  # noqa: BLE001 - isolated below, kept on the delivery at fault
@@ -180,13 +190,15 @@ def _process_guarded(batch: Sequence[Delivery]) -> None:
                 # The leads stay locked until the batch commits: taken in Kartra id order,
                 # as a whole batch takes them, they never wait for a batch that waits for
                 # them (the newest observation wins whatever the order of processing).
+                left: set[int] = set()
                 for delivery in sorted(batch, key=_lead_order):
-                    _process_guarded([delivery])
-                return
+                    left |= _process_guarded([delivery], skip_busy=skip_busy)
+                return left
             if isinstance(exc, IntegrityError) and attempt < _RACE_ATTEMPTS:
                 continue
             _record_failure(batch[0], exc)
-            return
+            return set()
+    return set()
 
 
 def _lead_order(delivery: Delivery) -> tuple:
@@ -220,9 +232,10 @@ def _record_failure(delivery: Delivery, exc: BaseException) -> None:
         objects_update(Delivery, [delivery], OUTCOME_FIELDS)
 
 
-def _process(batch: Sequence[Delivery]) -> None:
+def _process(batch: Sequence[Delivery], *, skip_busy: bool = False) -> set[int]:
     """Parse ``batch`` (locked, in receive order) and apply it, inside the caller's
-    transaction, with a number of statements that does not grow with the batch."""
+    transaction, with a number of statements that does not grow with the batch. Returns the
+    ids of the deliveries left untouched for a later batch (see ``_apply``)."""
     _mark_duplicates(batch)
     events: dict[int, WebhookEvent | IpnEvent] = {}
     for delivery in batch:
@@ -241,12 +254,16 @@ def _process(batch: Sequence[Delivery]) -> None:
         delivery.lead_kartra_id = event.lead.kartra_id
         events[delivery.pk] = event
     deliveries_suppress(batch, events)
-    history = _apply([d for d in batch if d.pk in events], events) if events else None
+    history, left = None, set()
+    if events:
+        history, left = _apply([d for d in batch if d.pk in events], events, skip_busy=skip_busy)
+    settled = [delivery for delivery in batch if delivery.pk not in left]
     now = timezone.now()
-    for delivery in batch:
+    for delivery in settled:
         delivery.processed_at = now
-    objects_update(Delivery, batch, OUTCOME_FIELDS)
+    objects_update(Delivery, settled, OUTCOME_FIELDS)
     history_record(history)  # last: it numbers the batch's changes until the commit
+    return left
 
 
 #: How each kind of delivery's body is read.
@@ -301,15 +318,25 @@ def _mark_duplicates(batch: Sequence[Delivery]) -> None:
 
 
 def _apply(
-    deliveries: list[Delivery], events: dict[int, WebhookEvent | IpnEvent]
-) -> HistoryWatch | None:
+    deliveries: list[Delivery], events: dict[int, WebhookEvent | IpnEvent], *, skip_busy: bool
+) -> tuple[HistoryWatch | None, set[int]]:
     """Lock the deliveries' leads, let each delivery's applier say what it observed, write
     it all at once, and record each delivery's activity and outcome; return the batch's
-    history watch, for its changes to be recorded last."""
+    history watch, for its changes to be recorded last, and the ids of the deliveries left
+    untouched (``skip_busy``: those whose leads another transaction holds)."""
     emails_by_id: dict[int, set[str]] = {}
-    for event in events.values():
-        emails_by_id.setdefault(event.lead.kartra_id, set()).add(event.lead.fields.get("email", ""))
-    leads = leads_lock(emails_by_id=emails_by_id)
+    for delivery in deliveries:
+        lead = events[delivery.pk].lead
+        emails_by_id.setdefault(lead.kartra_id, set()).add(lead.fields.get("email", ""))
+    left: set[int] = set()
+    if skip_busy:
+        leads, blocked = leads_lock_available(emails_by_id=emails_by_id)
+        left = {d.pk for d in deliveries if events[d.pk].lead.kartra_id in blocked}
+        deliveries = [d for d in deliveries if d.pk not in left]
+        if not deliveries:
+            return None, left
+    else:
+        leads = leads_lock(emails_by_id=emails_by_id)
     changes = ChangeSet()
     targets: dict[int, ActivityTarget] = {}
     for delivery in deliveries:
@@ -331,7 +358,7 @@ def _apply(
         delivery.lead = leads[event.lead.kartra_id]
         status = DeliveryStatus.PROCESSED if event.known else DeliveryStatus.UNKNOWN_ACTION
         _outcome(delivery, status, "")
-    return written.history
+    return written.history, left
 
 
 def _activities_write(deliveries, events, targets, written, leads) -> None:

@@ -4,7 +4,9 @@ asking for refreshes.
 Deliveries are applied in batches, several batches at a time (Celery workers, the web
 process's drainer), and snapshots beside them. Each batch creates the leads that are new
 and locks all its leads up front, in Kartra id order, so two batches naming the same leads
-never deadlock.
+never deadlock. A batch of webhooks takes only the leads nobody holds
+(:func:`leads_lock_available`) and leaves the rest for a later batch, so batches drained
+side by side do not wait for each other either.
 """
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -32,16 +34,47 @@ def leads_lock(*, emails_by_id: dict[int, Iterable[str]]) -> dict[int, Lead]:
     email and no id yet is claimed by that id. A lead row is written only when it is new:
     the lock adds no row version of its own. Must run inside ``transaction.atomic()``.
     """
+    return _lock(emails_by_id, skip_locked=False)[0]
+
+
+def leads_lock_available(
+    *, emails_by_id: dict[int, Iterable[str]]
+) -> tuple[dict[int, Lead], set[int]]:
+    """:func:`leads_lock` without waiting for leads another transaction holds: return the
+    leads locked, by Kartra id, and the Kartra ids of ``emails_by_id`` that cannot be
+    written now, because their lead or the current holder of one of their emails is held by
+    another transaction (another batch of webhooks, a snapshot). Their observations wait
+    for a later batch.
+
+    Batches drained side by side thus never wait for each other's leads, whatever leads
+    they share; only the insert of a lead new to both waits for the first insert, in Kartra
+    id order as in :func:`leads_lock`."""
+    leads, holders = _lock(emails_by_id, skip_locked=True)
+    blocked = {
+        kartra_id
+        for kartra_id, emails in emails_by_id.items()
+        if kartra_id not in leads
+        or any(holders.get(email.lower(), kartra_id) not in leads for email in emails if email)
+    }
+    return leads, blocked
+
+
+def _lock(
+    emails_by_id: dict[int, Iterable[str]], *, skip_locked: bool
+) -> tuple[dict[int, Lead], dict[str, int]]:
+    """The leads locked, by Kartra id, and the Kartra id of each email's current holder."""
     ids = set(emails_by_id)
     emails = {e.lower() for values in emails_by_id.values() for e in values if e}
     known = (
         Lead.objects.annotate(email_ci=Lower("email"))
         .filter(Q(kartra_id__in=ids) | Q(email_ci__in=emails, kartra_id__isnull=False))
-        .values_list("kartra_id", flat=True)
+        .values_list("kartra_id", "email_ci")
     )
-    holders = set(known)
+    holders = {}
+    for kartra_id, email in known:
+        holders[kartra_id] = email
     _claim_pending({k: v for k, v in emails_by_id.items() if k not in holders})
-    wanted = sorted(ids | holders)
+    wanted = sorted(ids | set(holders))
     # Every id goes through the insert, which waits for a concurrent insert of the same id
     # to commit; then the rows are locked in the same order. A batch waits only for batches
     # that hold leads earlier in that order, so no two batches ever wait for each other.
@@ -50,8 +83,13 @@ def leads_lock(*, emails_by_id: dict[int, Iterable[str]]) -> dict[int, Lead]:
         [{"kartra_id": k, "mirror_status": MirrorStatus.PENDING} for k in wanted],
         skip_conflicts=True,
     )
-    locked = Lead.objects.select_for_update().filter(kartra_id__in=wanted).order_by("kartra_id")
-    return {lead.kartra_id: lead for lead in locked}
+    locked = (
+        Lead.objects.select_for_update(skip_locked=skip_locked)
+        .filter(kartra_id__in=wanted)
+        .order_by("kartra_id")
+    )
+    by_email = {email: kartra_id for kartra_id, email in holders.items() if email in emails}
+    return {lead.kartra_id: lead for lead in locked}, by_email
 
 
 def _claim_pending(new: dict[int, Iterable[str]]) -> None:

@@ -200,14 +200,14 @@ def test_a_failing_delivery_fails_alone_and_leaves_no_trace(monkeypatch):
 
 
 def test_a_bug_outside_any_delivery_is_isolated_one_delivery_at_a_time(monkeypatch):
-    real = services.leads_lock
+    real = services.leads_lock_available
 
     def fragile(*, emails_by_id):
         if 2 in emails_by_id:
             raise ValueError("lock step exploded")
         return real(emails_by_id=emails_by_id)
 
-    monkeypatch.setattr(services, "leads_lock", fragile)
+    monkeypatch.setattr(services, "leads_lock_available", fragile)
     for n in (1, 2, 3):
         _stored(body("assign_tag", lead_id=n), seconds_ago=10 - n)
 
@@ -221,7 +221,7 @@ def test_a_bug_outside_any_delivery_is_isolated_one_delivery_at_a_time(monkeypat
 def test_one_at_a_time_the_leads_are_locked_in_kartra_id_order(monkeypatch):
     """As a whole batch locks them, so that a batch isolating a failure never waits for a
     batch that waits for it."""
-    real, locked = services.leads_lock, []
+    real, locked = services.leads_lock_available, []
 
     def recording(*, emails_by_id):
         if len(emails_by_id) > 1:
@@ -229,7 +229,7 @@ def test_one_at_a_time_the_leads_are_locked_in_kartra_id_order(monkeypatch):
         locked.extend(emails_by_id)
         return real(emails_by_id=emails_by_id)
 
-    monkeypatch.setattr(services, "leads_lock", recording)
+    monkeypatch.setattr(services, "leads_lock_available", recording)
     for n, lead_id in enumerate((30, 10, 20, 10)):
         _stored(body("assign_tag", lead_id=lead_id), seconds_ago=10 - n)
 
