@@ -167,9 +167,11 @@ def test_client_threads_at_kartras_rate_draw_no_429(
             except RateLimited as exc:
                 throttled.append(exc)
 
-    # More threads than places a burst would free: bunched grants would queue at the fake (in
-    # this process, behind the GIL). Not RATE threads: on 2 busy cores those draw the odd 429.
-    threads = [threading.Thread(target=call_until_the_end) for _ in range(8)]
+    # More threads than places a burst would free (PACING_BURST): bunched grants would queue
+    # at the fake (in this process, behind the GIL). Few more: each thread waiting for the GIL
+    # between its grant and its request delays the request's arrival, and on 2 busy cores 8
+    # threads delayed one by more than the limiter's MARGIN_MS now and then (the odd 429).
+    threads = [threading.Thread(target=call_until_the_end) for _ in range(PACING_BURST + 1)]
     for thread in threads:
         thread.start()
     for thread in threads:
