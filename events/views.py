@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import DatabaseError
 from django.db.transaction import non_atomic_requests
 from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
+from django.http.request import HttpHeaders
 from django.utils.crypto import constant_time_compare
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -39,11 +40,7 @@ KEPT_HEADERS = (
     "X-Request-Id",
 )
 #: Each kept header with the ``request.META`` key WSGI gives it.
-_KEPT_META = tuple(
-    (name, key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}")
-    for name in KEPT_HEADERS
-    for key in [name.upper().replace("-", "_")]
-)
+_KEPT_META = tuple((name, HttpHeaders.to_wsgi_name(name)) for name in KEPT_HEADERS)
 
 
 def token_accepted(token: str) -> bool:

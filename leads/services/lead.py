@@ -70,9 +70,7 @@ def _lock(
         .filter(Q(kartra_id__in=ids) | Q(email_ci__in=emails, kartra_id__isnull=False))
         .values_list("kartra_id", "email_ci")
     )
-    holders = {}
-    for kartra_id, email in known:
-        holders[kartra_id] = email
+    holders = dict(known)  # Kartra id -> its email (lowered)
     _claim_pending({k: v for k, v in emails_by_id.items() if k not in holders})
     wanted = sorted(ids | set(holders))
     # Every id goes through the insert, which waits for a concurrent insert of the same id

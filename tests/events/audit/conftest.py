@@ -19,27 +19,7 @@ from tests.events.sync.conftest import FAST
 account = sync_conftest.account
 fake = sync_conftest.fake
 kartra_settings = sync_conftest.kartra_settings
-
-
-@pytest.fixture
-def fast_client(monkeypatch, kartra_settings):
-    """Every client the services and commands build retries fast."""
-    import leads.services.sync as sync
-
-    real = sync.sync_client
-
-    def fast(**overrides):
-        return real(**{**FAST, **overrides})
-
-    monkeypatch.setattr(sync, "sync_client", fast)
-    for module in (
-        "events.sync.refresh",
-        "events.management.commands.kartra_sync",
-        "events.management.commands.kartra_audit",
-        "events.tasks",
-    ):
-        monkeypatch.setattr(f"{module}.sync_client", fast)
-    return fast
+fast_client = sync_conftest.fast_client
 
 
 @pytest.fixture

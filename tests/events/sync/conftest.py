@@ -55,7 +55,7 @@ def kartra(kartra_settings) -> Iterator[KartraClient]:
 
 @pytest.fixture
 def fast_client(monkeypatch, kartra_settings):
-    """Make every client the commands build retry fast."""
+    """Every client the services, commands and tasks build retries fast."""
     import leads.services.sync as sync
 
     real = sync.sync_client
@@ -64,7 +64,12 @@ def fast_client(monkeypatch, kartra_settings):
         return real(**{**FAST, **overrides})
 
     monkeypatch.setattr(sync, "sync_client", fast)
-    for module in ("events.sync.refresh", "events.management.commands.kartra_sync"):
+    for module in (
+        "events.sync.refresh",
+        "events.management.commands.kartra_sync",
+        "events.management.commands.kartra_audit",
+        "events.tasks",
+    ):
         monkeypatch.setattr(f"{module}.sync_client", fast)
     return fast
 
