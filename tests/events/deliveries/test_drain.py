@@ -6,7 +6,9 @@ import threading
 import time
 from datetime import timedelta
 
+import psycopg
 import pytest
+from django.core.handlers.wsgi import WSGIHandler
 from django.db import OperationalError, connection
 from django.test import RequestFactory
 from django.utils import timezone
@@ -136,6 +138,87 @@ def test_the_webhook_token_never_reaches_a_log_line(client, post, settings):
     assert "/webhooks/kartra/<token>/" in logged
     assert "wrong-secret-token" not in logged
     assert TOKEN not in logged
+
+
+def _served(raw: bytes) -> tuple[str, bytes]:
+    """POST ``raw`` through the WSGI application as a server calls it (with the
+    ``request_started`` signal that resets Django's health check, which the test client
+    leaves out); the status line and the body answered."""
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": f"/webhooks/kartra/{TOKEN}/",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(raw)),
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.input": io.BytesIO(raw),
+        "wsgi.url_scheme": "https",
+        "wsgi.errors": io.StringIO(),
+    }
+    answered = []
+    chunks = WSGIHandler()(environ, lambda status, headers: answered.append(status))
+    try:
+        return answered[0], b"".join(chunks)
+    finally:
+        chunks.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_request_sends_one_statement_with_no_health_check_ahead(queued, monkeypatch):
+    """Django's CONN_HEALTH_CHECKS would send a SELECT 1 before the request's first
+    statement: a second round trip for a request that is one INSERT."""
+    assert connection.settings_dict["CONN_HEALTH_CHECKS"]
+    checks = []
+    real = connection.is_usable
+    monkeypatch.setattr(connection, "is_usable", lambda: checks.append(1) or real())
+    for _ in range(3):
+        status, _ = _served(body("assign_tag"))
+        assert status == "200 OK"
+    assert checks == []
+    assert Delivery.objects.count() == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_the_database_dropped_is_replaced_within_the_request(queued):
+    """A database restarted since the connection's last statement: the INSERT finds the
+    connection dead and is sent again on a new one; the sender sees a 200, stored once."""
+    status, _ = _served(body("assign_tag", lead_id=1))
+    assert status == "200 OK"
+    with psycopg.connect(_admin_url(), autocommit=True) as admin:
+        pid = connection.connection.info.backend_pid
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    status, answer = _served(body("assign_tag", lead_id=2))
+    assert status == "200 OK", answer
+    assert sorted(Delivery.objects.values_list("lead_kartra_id", flat=True)) == [1, 2]
+    assert connection.connection.info.backend_pid != pid
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_error_on_a_live_connection_is_not_sent_again(queued, monkeypatch):
+    """Only a dead connection is replaced: any other database error answers 503 at once,
+    having sent the INSERT once."""
+    sent = []
+
+    def refuse(execute, sql, params, many, context):
+        sent.append(sql)
+        raise OperationalError("canceling statement due to statement timeout")
+
+    with connection.execute_wrapper(refuse):
+        status, answer = _served(body("assign_tag"))
+    assert status.startswith("503")
+    assert len([sql for sql in sent if sql.startswith("INSERT")]) == 1
+
+
+def _admin_url() -> str:
+    """A psycopg URL of the test database, for a second, independent connection."""
+    settings = connection.settings_dict
+    host, port = settings["HOST"] or "127.0.0.1", settings["PORT"] or 5432
+    return f"postgresql://{settings['USER']}@{host}:{port}/{settings['NAME']}"
 
 
 # -- batches ----------------------------------------------------------------------------------
