@@ -20,10 +20,13 @@ import contextlib
 import logging
 import threading
 import time
+from datetime import datetime
 
 import redis
 from django.conf import settings
 from django.db import close_old_connections, connection
+from django.db.models import Max
+from django.utils import timezone
 from tenacity import (
     Retrying,
     retry_if_exception_type,
@@ -34,6 +37,7 @@ from tenacity import (
 
 from kartra_mirror.counters import redis_store
 
+from .models import Delivery, DeliveryStatus
 from .services import TRANSIENT_ERRORS, deliveries_process_batch
 
 logger = logging.getLogger(__name__)
@@ -45,9 +49,9 @@ DRAIN_FLAG = "kartra_mirror:deliveries:drain-requested"
 def deliveries_drain(*, give_up_after: float | None = None) -> int:
     """Process waiting deliveries, batch after batch, until none is left; return how many.
 
-    Each pass first waits ``KARTRA_DRAIN_LINGER`` seconds so that a burst gathers into full
-    batches (a batch's statements cost the same for 5 deliveries as for 200); the drain
-    flag stays raised meanwhile, so the requests of the burst send no more wake-ups. The
+    Each pass first lingers (see ``_linger``) so that a burst gathers into full batches (a
+    batch's statements cost the same for 5 deliveries as for 200); the drain flag stays
+    raised meanwhile, so the requests of the burst send no more wake-ups. The
     pass then clears the flag and claims batches while they come full; the drain ends with
     a pass whose first claim finds nothing. A request that stores a delivery after that
     claim raises the flag again and gets a drain of its own. With a broker, a pass whose
@@ -65,11 +69,9 @@ def deliveries_drain(*, give_up_after: float | None = None) -> int:
         before_sleep=_log_and_reconnect,
         reraise=True,
     )
-    linger = settings.KARTRA_DRAIN_LINGER
     total = 0
     while True:
-        if linger:
-            time.sleep(linger)
+        _linger()
         _clear_flag()
         first = claimed = retrying(deliveries_process_batch)
         total += claimed
@@ -82,6 +84,50 @@ def deliveries_drain(*, give_up_after: float | None = None) -> int:
         # skipped the flag check (see _request_drain_task) stored before that claim.
         if not first:
             return total
+
+
+def _linger() -> None:
+    """Wait before a pass claims: ``KARTRA_DRAIN_LINGER`` seconds, for a burst to gather
+    into full batches; then, as long as deliveries keep arriving at a batch
+    (``KARTRA_DELIVERY_BATCH``) a second or faster, one linger more, until the oldest
+    waiting delivery has waited ``KARTRA_DRAIN_BURST_WAIT`` seconds.
+
+    Such a burst is one the web processes are still acknowledging. Where they share the
+    machine's cores with the workers (one server, or ``bin/run``), applying it meanwhile
+    would take the cores that acknowledging needs, and in batches that do not come full;
+    applied once it has passed, in full batches, it costs less in all. A trickle is not a
+    burst: it is applied a linger after it arrives. A database error ends the wait, and
+    the claim that follows meets it (see ``deliveries_drain``)."""
+    linger = settings.KARTRA_DRAIN_LINGER
+    if not linger:
+        return
+    busy = settings.KARTRA_DELIVERY_BATCH * linger  # arrivals in a linger, at a batch a second
+    try:
+        newest, oldest = _arrivals()
+        waited = (timezone.now() - oldest).total_seconds() if oldest else 0.0
+        deadline = time.monotonic() + settings.KARTRA_DRAIN_BURST_WAIT - max(0.0, waited)
+        time.sleep(linger)
+        while time.monotonic() < deadline:
+            latest, _ = _arrivals()
+            if latest - newest < busy:
+                return
+            newest = latest
+            time.sleep(linger)
+    except TRANSIENT_ERRORS:
+        return
+
+
+def _arrivals() -> tuple[int, datetime | None]:
+    """The id of the newest stored delivery (ids grow as deliveries arrive) and when the
+    oldest waiting one arrived. Two index lookups."""
+    newest = Delivery.objects.aggregate(newest=Max("pk"))["newest"] or 0
+    oldest = (
+        Delivery.objects.filter(status=DeliveryStatus.RECEIVED)
+        .order_by("received_at")
+        .values_list("received_at", flat=True)
+        .first()
+    )
+    return newest, oldest
 
 
 def _log_and_reconnect(state) -> None:

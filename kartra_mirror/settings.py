@@ -235,6 +235,9 @@ KARTRA_PROCESS_INLINE = env.bool("KARTRA_PROCESS_INLINE", default=False)
 KARTRA_DELIVERY_BATCH = env.int("KARTRA_DELIVERY_BATCH", default=200)
 # Seconds a processing pass waits for a burst to gather into a full batch.
 KARTRA_DRAIN_LINGER = env.float("KARTRA_DRAIN_LINGER", default=0.2)
+# Seconds at most that a delivery waits for a burst (a batch a second or more) to pass
+# before it is applied: the web processes acknowledge first (see events/drain.py).
+KARTRA_DRAIN_BURST_WAIT = env.float("KARTRA_DRAIN_BURST_WAIT", default=10)
 # Seconds between sweeps for deliveries nobody asked to process (after a crash, say).
 KARTRA_DRAIN_SWEEP_INTERVAL = env.int("KARTRA_DRAIN_SWEEP_INTERVAL", default=15)
 CELERY_BEAT_SCHEDULE = {

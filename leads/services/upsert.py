@@ -431,11 +431,12 @@ def insert_row(model: type[models.Model], values: dict[str, Any]) -> int:
         convert(values[name] if name in values else _default(field, now))
         for name, field, convert in columns
     ]
+    reused = connection.connection is not None
     try:
         return _insert(sql, params)
     except (OperationalError, InterfaceError):
-        if connection.in_atomic_block or connection.is_usable():
-            raise  # not a dead connection, or one a transaction cannot leave
+        if not reused or connection.in_atomic_block or connection.is_usable():
+            raise  # no connection to be had, a live one, or one a transaction cannot leave
     connection.close()
     return _insert(sql, params)
 

@@ -214,6 +214,23 @@ def test_an_error_on_a_live_connection_is_not_sent_again(queued, monkeypatch):
     assert len([sql for sql in sent if sql.startswith("INSERT")]) == 1
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_database_that_does_not_answer_is_tried_once(queued, monkeypatch):
+    """No connection to be had (the database down): one attempt, then 503, not two."""
+    connection.close()
+    attempts = []
+
+    def refused(*args, **kwargs):
+        attempts.append(1)
+        raise psycopg.OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "get_new_connection", refused)
+    status, _ = _served(body("assign_tag"))
+    assert status.startswith("503")
+    assert attempts == [1]
+
+
 def _admin_url() -> str:
     """A psycopg URL of the test database, for a second, independent connection."""
     settings = connection.settings_dict
