@@ -241,19 +241,24 @@ def reset_tables(conn) -> None:
 
 
 def maintain(conn) -> str:
-    """Do what autovacuum would have done by now, if this server runs without it.
+    """Start a round from the same state whatever ran before it; return what was done, for
+    the round's notes.
 
     A mirror in production runs on a server with autovacuum on: the leads a burst updates
     leave dead row versions that it reclaims, and it gathers the planner's statistics
     (without them, the foreign-key checks PostgreSQL runs for each written row may scan a
     whole index of ``leads_lead``). A test server may turn it off (this machine's CI
-    cluster does), and every round would then pay for the bloat of the rounds before.
-    So, when autovacuum is off, each round starts after a ``VACUUM (ANALYZE)`` of the
-    database; the baseline's rounds too. Returns what was done, for the round's notes."""
-    if conn.execute("SHOW autovacuum").fetchone()[0] == "on":
-        return ""
-    conn.execute("VACUUM (ANALYZE)")
-    return "vacuumed first (autovacuum is off)"
+    cluster does), and every round would then pay for the bloat of the rounds before. So,
+    when autovacuum is off, the database is vacuumed and analyzed first. Then a
+    ``CHECKPOINT`` writes out what the rounds before (and the vacuum) left in PostgreSQL's
+    buffers, so that no round pays for another's writes; the baseline's rounds too."""
+    done = []
+    if conn.execute("SHOW autovacuum").fetchone()[0] != "on":
+        conn.execute("VACUUM (ANALYZE)")
+        done.append("vacuumed (autovacuum is off)")
+    conn.execute("CHECKPOINT")
+    done.append("checkpoint")
+    return ", ".join(done) + " first"
 
 
 def last_id(conn, table: str) -> int:
