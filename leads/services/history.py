@@ -114,10 +114,39 @@ def history_watch(
     for kartra_id, observation in _observed(changes):
         observations.setdefault(leads[kartra_id].pk, []).append(observation)
     parts_read = tuple(sorted(parts))
-    unread = {leads[kartra_id].pk: parts for kartra_id, parts in settled.items()}
+    touched = _parts_touched(changes)
+    unread = {
+        lead.pk: {
+            *settled.get(kartra_id, ()),
+            *(part for part in _OWN_PARTS & parts if part not in touched.get(kartra_id, ())),
+        }
+        for kartra_id, lead in leads.items()
+    }
     known = [lead for lead in leads.values() if lead.mirror_status != MirrorStatus.PENDING]
     before = mirror_views(known, parts=parts_read, unread=unread)
     return HistoryWatch(leads, parts_read, before, observations, unread)
+
+
+#: Parts whose rows each belong to one lead for good (a tag, a list, a sequence, a
+#: membership or a custom field of that lead): a batch changes them only for the leads it
+#: has a change of that part for, so the others' are not read. A transaction, a calendar
+#: registration or a survey result may pass from one lead to another, so those parts are
+#: read for every lead of a batch that writes any.
+_OWN_PARTS = frozenset({"tags", "lists", "sequences", "memberships", "custom"})
+
+
+def _parts_touched(changes: ChangeSet) -> dict[int, set[str]]:
+    """By Kartra id, the parts ``changes`` writes rows of for each lead."""
+    touched: dict[int, set[str]] = {}
+    for key in _RELATIONS:
+        for change in getattr(changes, key):
+            touched.setdefault(change.lead, set()).add(key)
+    for kartra_id, key, _ in changes.replaced:
+        touched.setdefault(kartra_id, set()).add(key)
+    for profile, _ in changes.profiles:
+        if profile.custom_values:
+            touched.setdefault(profile.kartra_id, set()).add("custom")
+    return touched
 
 
 def _observed(changes: ChangeSet) -> Iterable[tuple[int, Observation]]:

@@ -33,20 +33,25 @@ def _key() -> bytes:
 
 def identifier_digest(kind: str, value: str | int) -> str:
     """The HMAC of one identifier: ``kind`` is ``email`` or ``kartra_id``."""
+    return _digest(_key(), kind, value)
+
+
+def _digest(key: bytes, kind: str, value: str | int) -> str:
     text = str(value).strip().lower() if kind == SuppressionKind.EMAIL else str(int(value))
-    return hmac.new(_key(), f"{kind}:{text}".encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, f"{kind}:{text}".encode(), "sha256").hex()
 
 
 def _digests(*, emails: Iterable[str] = (), kartra_ids: Iterable[int] = ()) -> dict[str, str]:
-    """Digest → kind for every non-empty identifier."""
+    """Digest → kind for every non-empty identifier (the key worked out once for all)."""
+    key = _key()
     digests = {
-        identifier_digest(SuppressionKind.EMAIL, email): SuppressionKind.EMAIL
+        _digest(key, SuppressionKind.EMAIL, email): SuppressionKind.EMAIL
         for email in emails
         if email and email.strip()
     }
     for kartra_id in kartra_ids:
         if kartra_id is not None:
-            digests[identifier_digest(SuppressionKind.KARTRA_ID, kartra_id)] = (
+            digests[_digest(key, SuppressionKind.KARTRA_ID, kartra_id)] = (
                 SuppressionKind.KARTRA_ID
             )
     return digests

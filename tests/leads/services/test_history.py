@@ -13,6 +13,7 @@ from events.models import Delivery
 from events.services import deliveries_process_batch, delivery_store
 from leads.models import Change, ChangeKind, Lead, MirrorStatus, Source
 from leads.normalize import parse_lead_details
+from leads.services import audit_mirror
 from leads.services.history import changes_recorded
 from leads.services.snapshot import lead_apply_snapshot, lead_mark_gone
 from tests.payloads import body, example_details, ipn_body
@@ -252,6 +253,38 @@ def test_a_change_names_the_delivery_of_its_own_lead_in_a_mixed_batch():
     )
     found = Change.objects.filter(ref__in=[one.pk, two.pk]).values_list("lead__kartra_id", "ref")
     assert set(found) == {(1, one.pk), (2, two.pk)}
+
+
+def test_a_batch_reads_a_leads_tags_or_lists_only_where_it_changes_them(monkeypatch):
+    """Tags and lists belong to their lead for good: a batch that changes lead 1's tags and
+    lead 2's lists reads (before and after) lead 1's tags and lead 2's lists, not the
+    other two, and records each change all the same."""
+    deliver(
+        body("assign_tag", lead_id=1),
+        body("list_subscription", lead_id=1),
+        body("assign_tag", lead_id=2),
+        body("list_subscription", lead_id=2),
+    )
+    pks = dict(Lead.objects.values_list("kartra_id", "pk"))
+    read: list[tuple[str, set[int]]] = []
+    for part in ("tags", "lists"):
+        reader = audit_mirror._READERS[part]
+
+        def recording(views, part=part, reader=reader):
+            read.append((part, set(views)))
+            return reader(views)
+
+        monkeypatch.setitem(audit_mirror._READERS, part, recording)
+
+    one, two = deliver(body("unassign_tag", lead_id=1), body("list_unsubscription", lead_id=2))
+
+    assert read == [("lists", {pks[2]}), ("tags", {pks[1]})] * 2  # before, after
+    assert changes(ref=one.pk, kind="tag") == [
+        ("tag", "VIP", "assigned", "unassigned", "webhook", one.pk)
+    ]
+    assert changes(ref=two.pk, kind="list") == [
+        ("list", "Newsletter", "subscribed", "unsubscribed", "webhook", two.pk)
+    ]
 
 
 # -- a snapshot that confirms the lead's last one -------------------------------------------
