@@ -23,7 +23,8 @@ What counts, and what does not:
   run), else, for a row a snapshot dropped, the newest observation of that lead in the batch.
 
 The reads cost two queries per part the batch writes (a batch of tag webhooks reads tags
-only) and none for profiles (the locked leads are in memory). A snapshot batch leaves out
+only, of the leads whose tags it changes) and none for profiles (the locked leads are in
+memory). A snapshot batch leaves out
 of them each lead's relations that its snapshot lists exactly as the lead's last one did
 (``.snapshot``): most refreshes of an account find most leads as they were. Rows are
 numbered as their batch is about to commit, one batch at a time (a transaction-scoped
