@@ -51,9 +51,7 @@ def _digests(*, emails: Iterable[str] = (), kartra_ids: Iterable[int] = ()) -> d
     }
     for kartra_id in kartra_ids:
         if kartra_id is not None:
-            digests[_digest(key, SuppressionKind.KARTRA_ID, kartra_id)] = (
-                SuppressionKind.KARTRA_ID
-            )
+            digests[_digest(key, SuppressionKind.KARTRA_ID, kartra_id)] = SuppressionKind.KARTRA_ID
     return digests
 
 
