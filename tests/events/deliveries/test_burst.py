@@ -28,6 +28,7 @@ class Clock:
         self.now = 1000.0
         self.arrivals = list(arrivals)
         self.sleeps: list[float] = []
+        self.claims: list[tuple[float, int]] = []  # see the ``clock`` fixture
         self.stored = 0
 
     def monotonic(self) -> float:
@@ -52,7 +53,6 @@ def clock(settings, monkeypatch):
 
     def install(arrivals: list[int]) -> Clock:
         fake = Clock(arrivals)
-        fake.claims = []
 
         def batch():
             fake.claims.append((round(fake.now - 1000.0, 6), _waiting()))
