@@ -103,12 +103,12 @@ def _linger() -> None:
         return
     busy = settings.KARTRA_DELIVERY_BATCH * linger  # arrivals in a linger, at a batch a second
     try:
-        newest, oldest = _arrivals()
+        newest, oldest = _newest_id(), _oldest_waiting()
         waited = (timezone.now() - oldest).total_seconds() if oldest else 0.0
         deadline = time.monotonic() + settings.KARTRA_DRAIN_BURST_WAIT - max(0.0, waited)
         time.sleep(linger)
         while time.monotonic() < deadline:
-            latest, _ = _arrivals()
+            latest = _newest_id()
             if latest - newest < busy:
                 return
             newest = latest
@@ -117,17 +117,20 @@ def _linger() -> None:
         return
 
 
-def _arrivals() -> tuple[int, datetime | None]:
-    """The id of the newest stored delivery (ids grow as deliveries arrive) and when the
-    oldest waiting one arrived. Two index lookups."""
-    newest = Delivery.objects.aggregate(newest=Max("pk"))["newest"] or 0
-    oldest = (
+def _newest_id() -> int:
+    """The id of the newest stored delivery: ids grow as deliveries arrive. One index
+    lookup."""
+    return Delivery.objects.aggregate(newest=Max("pk"))["newest"] or 0
+
+
+def _oldest_waiting() -> datetime | None:
+    """When the oldest delivery still waiting arrived. One index lookup."""
+    return (
         Delivery.objects.filter(status=DeliveryStatus.RECEIVED)
         .order_by("received_at")
         .values_list("received_at", flat=True)
         .first()
     )
-    return newest, oldest
 
 
 def _log_and_reconnect(state) -> None:

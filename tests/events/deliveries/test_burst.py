@@ -115,7 +115,7 @@ def test_a_database_error_ends_the_wait(clock, monkeypatch):
         calls.append(1)
         raise OperationalError("the database is restarting")
 
-    monkeypatch.setattr(drain, "_arrivals", failing)
+    monkeypatch.setattr(drain, "_newest_id", failing)
     drain._linger()
     assert calls == [1]
     assert fake.sleeps == []
