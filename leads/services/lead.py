@@ -115,8 +115,8 @@ def _claim_pending(new: dict[int, Iterable[str]]) -> None:
         claimed.add(kartra_id)
 
 
-#: Lead columns a profile always writes, besides the fields its payload carried.
-_PROFILE_BOOKKEEPING = ["mirror_raw", "mirror_raw_source", "mirror_profile_observed_at"]
+#: Lead columns a profile always writes, besides the fields whose values it changed.
+_PROFILE_BOOKKEEPING = ["mirror_raw_source", "mirror_profile_observed_at", "mirror_status"]
 
 
 def leads_apply_profiles(
@@ -147,7 +147,9 @@ def leads_apply_profiles(
         if observation.is_older_than(lead.mirror_profile_observed_at):
             continue
         changed |= _profile_set(lead, emails.take(lead, profile.fields, observation), observation)
-        lead.mirror_raw = profile.raw
+        if lead.mirror_raw != profile.raw:
+            lead.mirror_raw = profile.raw
+            changed.add("mirror_raw")
         if "custom" in settled.get(lead.kartra_id, ()):
             confirmed.extend((record, observation) for record in profile.custom_values or ())
         else:
@@ -196,14 +198,19 @@ class _EmailMoves:
 
 def _profile_set(lead: Lead, fields: dict, observation: Observation) -> set[str]:
     """Set a profile's ``fields`` and the observation's bookkeeping on ``lead`` (in memory);
-    return the names of the fields set."""
+    return the names of the fields whose values changed, and of the bookkeeping. A batch's
+    one UPDATE of its leads so carries the columns some lead of it changed, not every
+    column of every profile: a webhook's lead block mostly repeats what the mirror holds."""
+    changed = set(_PROFILE_BOOKKEEPING)
     for key, value in fields.items():
-        setattr(lead, key, value)
-    changed = {*fields, *_PROFILE_BOOKKEEPING, "mirror_status"}
+        if getattr(lead, key) != value:
+            setattr(lead, key, value)
+            changed.add(key)
     if "gdpr_lead_communications" in fields:
-        lead.consent = Consent.of(fields["gdpr_lead_communications"], observation.source)
-        lead.consent_source = observation.source
-        changed.update(["consent", "consent_source"])
+        consent = Consent.of(fields["gdpr_lead_communications"], observation.source)
+        if (lead.consent, lead.consent_source) != (consent, observation.source):
+            lead.consent, lead.consent_source = consent, observation.source
+            changed.update(["consent", "consent_source"])
     lead.mirror_raw_source = observation.source
     lead.mirror_profile_observed_at = observation.at
     if lead.lead_deleted:

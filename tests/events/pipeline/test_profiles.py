@@ -1,6 +1,10 @@
 """Lead profiles of a batch: emails moving between leads, older observations."""
 
+import re
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from events.services import deliveries_process_batch
 from leads.models import Lead
@@ -75,3 +79,73 @@ def test_pending_import_with_the_email_a_known_lead_moves_to_is_merged():
     store(body("assign_tag", lead_id=7, email="new@example.com"), at(1))
     assert deliveries_process_batch() == 1
     assert list(Lead.objects.values_list("kartra_id", "email")) == [(7, "new@example.com")]
+
+
+def _lead_update_columns(statements: list[str]) -> set[str]:
+    """The columns of the batch's one UPDATE of ``leads_lead`` (``WITH "listed" (...)``)."""
+    (update,) = [sql for sql in statements if 'UPDATE "leads_lead"' in sql and "listed" in sql]
+    listed = re.match(r'WITH "listed" \(([^)]*)\)', update).group(1)
+    return {name.strip().strip('"') for name in listed.split(",")} - {"id"}
+
+
+def _process(*raw: bytes, minutes: float) -> list[str]:
+    for n, one in enumerate(raw):
+        store(one, at(minutes + n / 60))
+    with CaptureQueriesContext(connection) as captured:
+        assert deliveries_process_batch() == len(raw)
+    return [query["sql"] for query in captured.captured_queries]
+
+
+def test_a_batch_writes_the_profile_columns_its_leads_changed_and_no_other():
+    _process(body("assign_tag", lead_id=1), body("assign_tag", lead_id=2), minutes=0)
+
+    columns = _process(
+        body("assign_tag", lead_id=1, company="Acme"),
+        body("assign_tag", lead_id=2, phone="7654321"),
+        minutes=1,
+    )
+
+    assert {"company", "phone", "mirror_raw"} <= _lead_update_columns(columns)
+    assert not {"first_name", "email", "city", "date_joined", "score"} & _lead_update_columns(
+        columns
+    )
+    leads = {lead.kartra_id: lead for lead in Lead.objects.all()}
+    assert (leads[1].company, leads[1].phone) == ("Acme", "1234567")
+    assert (leads[2].company, leads[2].phone) == ("company", "7654321")
+    assert leads[1].first_name == leads[2].first_name == "John"
+    assert leads[2].mirror_raw["phone"] == "7654321"
+
+
+def test_a_profile_as_stored_writes_only_the_leads_bookkeeping():
+    _process(body("assign_tag", lead_id=1), minutes=0)
+    before = Lead.objects.get()
+
+    columns = _lead_update_columns(_process(body("assign_tag", lead_id=1), minutes=1))
+
+    assert columns == {
+        "mirror_last_activity_at",
+        "mirror_profile_observed_at",
+        "mirror_raw_source",
+        "mirror_refresh_requested_at",
+        "mirror_status",
+        "mirror_updated",
+        "mirror_webhook_at",
+    }
+    lead = Lead.objects.get()
+    assert lead.mirror_profile_observed_at == at(1)
+    assert lead.mirror_webhook_at > before.mirror_webhook_at
+    assert lead.mirror_raw == before.mirror_raw
+
+
+def test_a_profile_that_changes_a_value_back_within_a_batch_stores_the_newest():
+    _process(body("assign_tag", lead_id=1), minutes=0)
+
+    _process(
+        body("assign_tag", lead_id=1, company="Acme"),
+        body("assign_tag", lead_id=1, company="company"),
+        minutes=1,
+    )
+
+    lead = Lead.objects.get()
+    assert lead.company == "company"
+    assert lead.mirror_raw["company"] == "company"
