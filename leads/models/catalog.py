@@ -48,7 +48,12 @@ class Membership(CatalogItem):
 class MembershipLevel(models.Model):
     """A level of a membership (Kartra memberships only; external ones have none)."""
 
-    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="levels")
+    membership = models.ForeignKey(
+        Membership,
+        on_delete=models.CASCADE,
+        related_name="levels",
+        db_index=False,  # membershiplevel_kartra_id starts with it
+    )
     kartra_id = models.BigIntegerField(null=True, blank=True)
     name = models.CharField(max_length=255)
 
@@ -75,7 +80,12 @@ class Product(CatalogItem):
 class PricePoint(models.Model):
     """A price point number of a product, as transactions name it."""
 
-    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="price_points")
+    product = models.ForeignKey(
+        Product,
+        on_delete=models.CASCADE,
+        related_name="price_points",
+        db_index=False,  # pricepoint_unique starts with it
+    )
     number = models.CharField(max_length=64)
 
     class Meta:
@@ -97,7 +107,12 @@ class Calendar(CatalogItem):
 
 
 class CalendarClass(models.Model):
-    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="classes")
+    calendar = models.ForeignKey(
+        Calendar,
+        on_delete=models.CASCADE,
+        related_name="classes",
+        db_index=False,  # calendarclass_kartra_id starts with it
+    )
     kartra_id = models.BigIntegerField(null=True, blank=True)
     name = models.CharField(max_length=255)
 
@@ -133,7 +148,12 @@ class Survey(CatalogItem):
 
 
 class SurveyQuestion(models.Model):
-    survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="questions")
+    survey = models.ForeignKey(
+        Survey,
+        on_delete=models.CASCADE,
+        related_name="questions",
+        db_index=False,  # surveyquestion_kartra_id starts with it
+    )
     kartra_id = models.BigIntegerField()
     title = models.CharField(max_length=1024, blank=True)
 
@@ -146,7 +166,12 @@ class SurveyQuestion(models.Model):
 
 
 class SurveyOption(models.Model):
-    question = models.ForeignKey(SurveyQuestion, on_delete=models.CASCADE, related_name="options")
+    question = models.ForeignKey(
+        SurveyQuestion,
+        on_delete=models.CASCADE,
+        related_name="options",
+        db_index=False,  # surveyoption_kartra_id starts with it
+    )
     kartra_id = models.BigIntegerField()
     value = models.CharField(max_length=1024, blank=True)
 
@@ -243,7 +268,12 @@ class CustomField(models.Model):
 class CustomFieldOption(models.Model):
     """An option of a choice field; option ids are unique within their field only."""
 
-    field = models.ForeignKey(CustomField, on_delete=models.CASCADE, related_name="options")
+    field = models.ForeignKey(
+        CustomField,
+        on_delete=models.CASCADE,
+        related_name="options",
+        db_index=False,  # customfieldoption_kartra_id starts with it
+    )
     kartra_id = models.BigIntegerField()
     value = models.CharField(max_length=1024, blank=True)
 

@@ -40,7 +40,12 @@ class Subscription(Observed):
     """
 
     kartra_id = models.BigIntegerField(unique=True)
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="subscriptions")
+    lead = models.ForeignKey(
+        Lead,
+        on_delete=models.CASCADE,
+        related_name="subscriptions",
+        db_index=False,  # subscription_lead_product_idx starts with it
+    )
     product = models.ForeignKey(
         Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="subscriptions"
     )
@@ -94,7 +99,12 @@ class ProductSignup(Observed):
     ``affiliate_signup``/``jv_signup``, 001). ``signed_up_at`` is the earliest delivery that
     told it; Kartra sends no time of its own and no event that ends a signup."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="product_signups")
+    lead = models.ForeignKey(
+        Lead,
+        on_delete=models.CASCADE,
+        related_name="product_signups",
+        db_index=False,  # signup_lead_product_kind_unique starts with it
+    )
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="signups")
     kind = models.CharField(max_length=16, choices=SignupKind.choices)
     signed_up_at = models.DateTimeField()
@@ -124,9 +134,19 @@ class Transaction(Observed):
     """One Kartra transaction; its Kartra id is the key, so a purchase seen twice is one row."""
 
     kartra_id = models.BigIntegerField("transaction id", unique=True)
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="transactions")
+    lead = models.ForeignKey(
+        Lead,
+        on_delete=models.CASCADE,
+        related_name="transactions",
+        db_index=False,  # txn_lead_date_idx starts with it
+    )
     product = models.ForeignKey(
-        Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="transactions"
+        Product,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="transactions",
+        db_index=False,  # txn_product_type_idx starts with it
     )
     price_point = models.CharField(max_length=64, blank=True)
     transaction_type = models.CharField(max_length=64)
@@ -193,7 +213,7 @@ class Transaction(Observed):
         indexes = [
             models.Index(fields=["lead", "transaction_date"], name="txn_lead_date_idx"),
             models.Index(fields=["product", "transaction_type"], name="txn_product_type_idx"),
-            models.Index(fields=["transaction_date"], name="txn_date_idx"),
+            models.Index(fields=["transaction_date", "id"], name="txn_date_page_idx"),
             models.Index(fields=["parent_kartra_id"], name="txn_parent_kid_idx"),
         ]
 

@@ -34,7 +34,12 @@ class Change(models.Model):
     request's time and its sync run's id).
     """
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="changes")
+    lead = models.ForeignKey(
+        Lead,
+        on_delete=models.CASCADE,
+        related_name="changes",
+        db_index=False,  # change_lead_observed starts with it
+    )
     kind = models.CharField(max_length=16, choices=ChangeKind.choices)
     name = models.CharField(max_length=255, blank=True)
     old = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder)

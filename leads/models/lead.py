@@ -152,10 +152,14 @@ class Lead(models.Model):
         indexes = [
             models.Index(fields=["mirror_refreshed_at"], name="lead_refreshed_idx"),
             models.Index(fields=["mirror_refresh_requested_at"], name="lead_refresh_req_idx"),
-            models.Index(fields=["mirror_last_activity_at"], name="lead_last_activity_idx"),
-            models.Index(fields=["mirror_updated"], name="lead_updated_idx"),
-            models.Index(fields=["date_joined"], name="lead_joined_idx"),
-            models.Index(fields=["score"], name="lead_score_idx"),
+            # Keyset paging orders by (field, id) and seeks to (value, id); a sort or a
+            # filter on the field alone uses the same index.
+            models.Index(
+                fields=["mirror_last_activity_at", "id"], name="lead_last_activity_page_idx"
+            ),
+            models.Index(fields=["mirror_updated", "id"], name="lead_updated_page_idx"),
+            models.Index(fields=["date_joined", "id"], name="lead_joined_page_idx"),
+            models.Index(fields=["score", "id"], name="lead_score_page_idx"),
             models.Index(fields=["source"], name="lead_source_idx"),
         ]
 

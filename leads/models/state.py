@@ -26,8 +26,18 @@ from .lead import Lead
 
 
 class LeadTag(Observed):
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="tag_links")
-    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="lead_links")
+    lead = models.ForeignKey(
+        Lead,
+        on_delete=models.CASCADE,
+        related_name="tag_links",
+        db_index=False,  # leadtag_unique starts with it
+    )
+    tag = models.ForeignKey(
+        Tag,
+        on_delete=models.CASCADE,
+        related_name="lead_links",
+        db_index=False,  # leadtag_tag_active_idx starts with it
+    )
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -40,8 +50,18 @@ class LeadTag(Observed):
 
 
 class ListSubscription(Observed):
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="list_subscriptions")
-    list = models.ForeignKey(List, on_delete=models.CASCADE, related_name="subscriptions")
+    lead = models.ForeignKey(
+        Lead,
+        on_delete=models.CASCADE,
+        related_name="list_subscriptions",
+        db_index=False,  # listsubscription_unique starts with it
+    )
+    list = models.ForeignKey(
+        List,
+        on_delete=models.CASCADE,
+        related_name="subscriptions",
+        db_index=False,  # listsub_list_active_idx starts with it
+    )
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -63,8 +83,18 @@ class SequenceStatus(models.TextChoices):
 
 
 class SequenceSubscription(Observed):
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="sequence_subscriptions")
-    sequence = models.ForeignKey(Sequence, on_delete=models.CASCADE, related_name="subscriptions")
+    lead = models.ForeignKey(
+        Lead,
+        on_delete=models.CASCADE,
+        related_name="sequence_subscriptions",
+        db_index=False,  # sequencesubscription_unique starts with it
+    )
+    sequence = models.ForeignKey(
+        Sequence,
+        on_delete=models.CASCADE,
+        related_name="subscriptions",
+        db_index=False,  # seqsub_seq_status_idx starts with it
+    )
     step = models.IntegerField(null=True, blank=True)
     status = models.CharField(max_length=64, default=SequenceStatus.ACTIVE)
 
@@ -84,8 +114,18 @@ class SequenceSubscription(Observed):
 class MembershipAccess(Observed):
     """A lead's access to a membership level (or to a level-less external membership)."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="memberships")
-    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="accesses")
+    lead = models.ForeignKey(
+        Lead,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        db_index=False,  # membershipaccess_unique starts with it
+    )
+    membership = models.ForeignKey(
+        Membership,
+        on_delete=models.CASCADE,
+        related_name="accesses",
+        db_index=False,  # memaccess_level_idx starts with it
+    )
     level = models.ForeignKey(
         MembershipLevel, null=True, blank=True, on_delete=models.CASCADE, related_name="accesses"
     )
@@ -115,7 +155,12 @@ class MembershipAccess(Observed):
 class CustomFieldValue(Observed):
     """A lead's value in one custom field: text for text types, options for choice types."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="custom_values")
+    lead = models.ForeignKey(
+        Lead,
+        on_delete=models.CASCADE,
+        related_name="custom_values",
+        db_index=False,  # customfieldvalue_unique starts with it
+    )
     field = models.ForeignKey(CustomField, on_delete=models.CASCADE, related_name="values")
     text = models.TextField(blank=True)
     options = models.ManyToManyField(CustomFieldOption, blank=True, related_name="chosen_in")
@@ -144,7 +189,12 @@ class CalendarSubscription(Observed):
 
     kartra_id = models.BigIntegerField("subscription id", null=True, blank=True, unique=True)
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="calendar_subscriptions")
-    calendar = models.ForeignKey(Calendar, on_delete=models.CASCADE, related_name="subscriptions")
+    calendar = models.ForeignKey(
+        Calendar,
+        on_delete=models.CASCADE,
+        related_name="subscriptions",
+        db_index=False,  # calsub_cal_status_idx starts with it
+    )
     calendar_class = models.ForeignKey(
         CalendarClass,
         null=True,
@@ -180,7 +230,10 @@ class CalendarEvent(models.Model):
     """A scheduled session of a calendar subscription."""
 
     subscription = models.ForeignKey(
-        CalendarSubscription, on_delete=models.CASCADE, related_name="events"
+        CalendarSubscription,
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,  # calendarevent_unique starts with it
     )
     starts_at = models.DateTimeField()
     duration_minutes = models.IntegerField(null=True, blank=True)
@@ -204,7 +257,12 @@ class QuestionCorrectness(models.IntegerChoices):
 
 
 class SurveyResult(Observed):
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="survey_results")
+    lead = models.ForeignKey(
+        Lead,
+        on_delete=models.CASCADE,
+        related_name="survey_results",
+        db_index=False,  # surveyresult_unique starts with it
+    )
     survey = models.ForeignKey(Survey, on_delete=models.CASCADE, related_name="results")
     score = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     completion_time = models.IntegerField("completion time (s)", null=True, blank=True)
@@ -222,7 +280,12 @@ class SurveyResult(Observed):
 class SurveyAnswer(models.Model):
     """A lead's answer to one question: the chosen options and whether it was correct."""
 
-    result = models.ForeignKey(SurveyResult, on_delete=models.CASCADE, related_name="answers")
+    result = models.ForeignKey(
+        SurveyResult,
+        on_delete=models.CASCADE,
+        related_name="answers",
+        db_index=False,  # surveyanswer_unique starts with it
+    )
     question = models.ForeignKey(SurveyQuestion, on_delete=models.CASCADE, related_name="answers")
     correct = models.SmallIntegerField(choices=QuestionCorrectness.choices, default=0)
     options = models.ManyToManyField(SurveyOption, blank=True, related_name="chosen_in")
