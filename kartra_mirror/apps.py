@@ -9,6 +9,7 @@ class KartraMirrorConfig(AppConfig):
     verbose_name = "kartra_mirror"
 
     def ready(self) -> None:
-        from .db import connect_signals
+        from .db import connect_signals, register_lookups
 
         connect_signals()
+        register_lookups()
