@@ -96,12 +96,14 @@ class _AnyOnPostgres:
             return self.as_sql(compiler, connection)
         if not values:
             return self.as_sql(compiler, connection)  # Django's: matches nothing
-        placeholders, params = self.batch_process_rhs(compiler, connection, values)
-        if any(placeholder != "%s" for placeholder in placeholders):
-            return self.as_sql(compiler, connection)
+        # Prepared as Django's IN prepares each of them (the related key's own field for a
+        # relation), without its per-value placeholder and expression handling.
+        target = getattr(field, "target_field", None)
+        prepare = getattr(target, "get_db_prep_value", None) or field.get_db_prep_value
+        params = [prepare(value, connection, prepared=True) for value in values]
         lhs, lhs_params = self.process_lhs(compiler, connection)
         array_type = db_type.split("(")[0]  # varchar(254)[] is varchar[]
-        return f"{lhs} = ANY(%s::{array_type}[])", (*lhs_params, list(params))
+        return f"{lhs} = ANY(%s::{array_type}[])", (*lhs_params, params)
 
 
 class AnyIn(_AnyOnPostgres, In):

@@ -73,21 +73,35 @@ def _lock(
     holders = dict(known)  # Kartra id -> its email (lowered)
     _claim_pending({k: v for k, v in emails_by_id.items() if k not in holders})
     wanted = sorted(ids | set(holders))
-    # Every id goes through the insert, which waits for a concurrent insert of the same id
-    # to commit; then the rows are locked in the same order. A batch waits only for batches
-    # that hold leads earlier in that order, so no two batches ever wait for each other.
+    # Every id not seen committed goes through the insert, in Kartra id order, which waits
+    # for a concurrent insert of the same id to commit; then the rows are locked in the
+    # same order. A batch waits only for batches that hold leads earlier in that order, so
+    # no two batches ever wait for each other.
+    _insert_pending([k for k in wanted if k not in holders])
+    leads = _lock_rows(wanted, skip_locked=skip_locked)
+    gone = [k for k in wanted if k not in leads]
+    if gone and not skip_locked:  # erased since it was seen: a pending lead again
+        _insert_pending(gone)
+        leads.update(_lock_rows(gone, skip_locked=False))
+    by_email = {email: kartra_id for kartra_id, email in holders.items() if email in emails}
+    return leads, by_email
+
+
+def _insert_pending(kartra_ids: list[int]) -> None:
     rows_insert(
         Lead,
-        [{"kartra_id": k, "mirror_status": MirrorStatus.PENDING} for k in wanted],
+        [{"kartra_id": k, "mirror_status": MirrorStatus.PENDING} for k in kartra_ids],
         skip_conflicts=True,
     )
+
+
+def _lock_rows(kartra_ids: list[int], *, skip_locked: bool) -> dict[int, Lead]:
     locked = (
         Lead.objects.select_for_update(skip_locked=skip_locked)
-        .filter(kartra_id__in=wanted)
+        .filter(kartra_id__in=kartra_ids)
         .order_by("kartra_id")
     )
-    by_email = {email: kartra_id for kartra_id, email in holders.items() if email in emails}
-    return {lead.kartra_id: lead for lead in locked}, by_email
+    return {lead.kartra_id: lead for lead in locked}
 
 
 def _claim_pending(new: dict[int, Iterable[str]]) -> None:

@@ -149,3 +149,40 @@ def test_a_profile_that_changes_a_value_back_within_a_batch_stores_the_newest():
     lead = Lead.objects.get()
     assert lead.company == "company"
     assert lead.mirror_raw["company"] == "company"
+
+
+def test_a_batch_inserts_only_the_leads_it_has_not_seen():
+    _process(body("assign_tag", lead_id=1), minutes=0)
+
+    statements = _process(body("assign_tag", lead_id=1), body("assign_tag", lead_id=2), minutes=1)
+
+    (insert,) = [sql for sql in statements if sql.startswith('INSERT INTO "leads_lead"')]
+    assert sorted(Lead.objects.values_list("kartra_id", flat=True)) == [1, 2]
+    statements = _process(body("assign_tag", lead_id=2), minutes=2)
+    assert not [sql for sql in statements if sql.startswith('INSERT INTO "leads_lead"')]
+
+
+@pytest.mark.parametrize("skip_busy", [False, True], ids=["waiting", "skipping"])
+def test_a_lead_erased_between_its_sight_and_its_lock(monkeypatch, skip_busy):
+    """A lead seen by the batch and deleted before its lock (its erasure committed in
+    between): a batch that waits for its leads takes it as a new lead; one that skips busy
+    leads leaves it for a later batch."""
+    from django.db import transaction
+
+    from leads.services import lead as lead_service
+
+    _process(body("assign_tag", lead_id=1), minutes=0)
+    claim = lead_service._claim_pending
+
+    def erased_meanwhile(new):
+        Lead.objects.filter(kartra_id=1).delete()
+        return claim(new)
+
+    monkeypatch.setattr(lead_service, "_claim_pending", erased_meanwhile)
+    with transaction.atomic():
+        if skip_busy:
+            leads, blocked = lead_service.leads_lock_available(emails_by_id={1: ["x@example.com"]})
+            assert (leads, blocked) == ({}, {1})
+        else:
+            leads = lead_service.leads_lock(emails_by_id={1: ["x@example.com"]})
+            assert leads[1].mirror_status == "pending"
