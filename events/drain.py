@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 DRAIN_FLAG = "kartra_mirror:deliveries:drain-requested"
 
 
-def deliveries_drain(*, give_up_after: float | None = None) -> int:
+def deliveries_drain(*, give_up_after: float | None = None, linger: bool = True) -> int:
     """Process waiting deliveries, batch after batch, until none is left; return how many.
 
     Each pass first lingers (see ``_linger``) so that a burst gathers into full batches (a
@@ -54,9 +54,10 @@ def deliveries_drain(*, give_up_after: float | None = None) -> int:
     raised meanwhile, so the requests of the burst send no more wake-ups. The
     pass then clears the flag and claims batches while they come full; the drain ends with
     a pass whose first claim finds nothing. A request that stores a delivery after that
-    claim raises the flag again and gets a drain of its own. With a broker, a pass whose
-    first batch comes full asks for another pass, which another worker takes if one is
-    free.
+    claim raises the flag again and gets a drain of its own. With a broker, a pass that
+    finds more than a batch waiting asks, before its first claim, for a helping drain that
+    starts without lingering (``linger=False``: the backlog is there already), which
+    another worker takes at once if one is free.
 
     A database failure is retried with exponential backoff (0.1 s doubling to 30 s), with a
     fresh connection each time, for up to ``give_up_after`` seconds (forever when None);
@@ -71,12 +72,14 @@ def deliveries_drain(*, give_up_after: float | None = None) -> int:
     )
     total = 0
     while True:
-        _linger()
+        if linger:
+            _linger()
+        linger = True  # a helping drain's later passes linger as any other
         _clear_flag()
+        if settings.CELERY_BROKER_URL and _backlog():
+            _ask_for_help()
         first = claimed = retrying(deliveries_process_batch)
         total += claimed
-        if claimed == settings.KARTRA_DELIVERY_BATCH and settings.CELERY_BROKER_URL:
-            deliveries_drain_soon()  # a backlog: another worker may help
         while claimed == settings.KARTRA_DELIVERY_BATCH:  # a backlog: no need to wait
             claimed = retrying(deliveries_process_batch)
             total += claimed
@@ -115,6 +118,28 @@ def _linger() -> None:
             time.sleep(linger)
     except TRANSIENT_ERRORS:
         return
+
+
+def _backlog() -> bool:
+    """Whether more than a batch (``KARTRA_DELIVERY_BATCH``) is waiting. One index scan of
+    a batch's length; a database error says no (the claim that follows meets it)."""
+    beyond = settings.KARTRA_DELIVERY_BATCH
+    waiting = Delivery.objects.filter(status=DeliveryStatus.RECEIVED).order_by()
+    try:
+        return bool(list(waiting.values_list("pk", flat=True)[beyond : beyond + 1]))
+    except TRANSIENT_ERRORS:
+        return False
+
+
+def _ask_for_help() -> None:
+    """Send a drain task that starts without lingering (see ``deliveries_drain``). Never
+    raises: the deliveries are stored, and this drain processes them anyway."""
+    from .tasks import drain_deliveries
+
+    try:
+        drain_deliveries.delay(linger=False)
+    except Exception as exc:  # noqa: BLE001 - this drain goes on alone
+        logger.warning("could not ask another worker for help: %s", type(exc).__name__)
 
 
 def _newest_id() -> int:

@@ -30,10 +30,13 @@ from .sync.runs import sync_runs_sweep
     retry_backoff_max=30,
     max_retries=None,
 )
-def drain_deliveries() -> int:
+def drain_deliveries(linger: bool = True) -> int:
     """Process every waiting delivery in batches; asked for by the requests that store
-    them and, as a sweep, by beat. Returns how many were processed."""
-    return deliveries_drain(give_up_after=float(settings.KARTRA_DRAIN_SWEEP_INTERVAL))
+    them, as a sweep by beat, and (``linger=False``) by a drain that found a backlog.
+    Returns how many were processed."""
+    return deliveries_drain(
+        give_up_after=float(settings.KARTRA_DRAIN_SWEEP_INTERVAL), linger=linger
+    )
 
 
 @shared_task(name="leads.catalog_sync", ignore_result=True)

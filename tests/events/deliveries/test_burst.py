@@ -137,3 +137,14 @@ def test_with_no_burst_wait_a_burst_is_applied_as_it_arrives(clock, settings):
 
     assert drain.deliveries_drain() == 15
     assert fake.claims[0] == (0.2, 5)  # one linger, whatever the rate
+
+
+def test_a_helping_drain_claims_at_once_and_lingers_on_its_later_passes(clock):
+    fake = clock([])
+    for n in range(1, 8):
+        delivery_store(body=body("assign_tag", lead_id=n))
+
+    assert drain.deliveries_drain(linger=False) == 7
+
+    assert fake.claims[0] == (0.0, 7)  # no linger before the first claim
+    assert fake.sleeps[:1] == [0.2]  # the pass that found them over: the next one lingers

@@ -104,17 +104,24 @@ def test_a_batch_that_can_apply_nothing_pauses_before_its_drain_claims_again(set
     assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.PROCESSED}
 
 
-def test_a_pass_that_finds_a_backlog_asks_for_another_pass(settings, monkeypatch):
+def test_a_pass_that_finds_a_backlog_asks_for_a_helping_drain(settings, monkeypatch):
+    from events import tasks
+
     settings.KARTRA_DELIVERY_BATCH = 2
     settings.KARTRA_DRAIN_LINGER = 0
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"  # not reached: the ask is recorded
     asked = []
-    monkeypatch.setattr(drain, "deliveries_drain_soon", lambda: asked.append(1))
+    monkeypatch.setattr(tasks.drain_deliveries, "delay", lambda **kwargs: asked.append(kwargs))
     _stored(*(body("assign_tag", lead_id=n) for n in range(1, 6)))
 
     assert drain.deliveries_drain() == 5
-    assert asked == [1]  # the first pass's first batch came full; the second pass's did not
+    # The first pass saw 5 waiting, more than a batch, before its first claim; the second
+    # pass saw none.
+    assert asked == [{"linger": False}]
+    _stored(*(body("unassign_tag", lead_id=n) for n in range(1, 3)))
+    assert drain.deliveries_drain() == 2
+    assert len(asked) == 1  # a batch waiting, not more: nobody to ask
     settings.CELERY_BROKER_URL = ""
-    _stored(*(body("unassign_tag", lead_id=n) for n in range(1, 6)))
+    _stored(*(body("assign_tag", lead_id=n) for n in range(1, 6)))
     assert drain.deliveries_drain() == 5
-    assert asked == [1]  # without a broker there is nobody to ask
+    assert len(asked) == 1  # without a broker there is nobody to ask
