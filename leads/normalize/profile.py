@@ -101,11 +101,12 @@ _CONVERTERS: dict[str, Callable[[Any, str], Any]] = {
 }
 
 
-def parse_profile(lead: Any, path: str = "lead") -> ProfileRecord:
+def parse_profile(lead: Any, path: str = "lead", *, storable: bool = False) -> ProfileRecord:
     """Turn a lead block into a :class:`ProfileRecord` (``id`` required, a positive int).
 
     ``path`` names the block in errors (``"lead"`` for webhooks, ``"lead_details"`` for
-    ``get_lead``). Unknown keys (including ``get_lead``'s relations) stay in ``raw`` only.
+    ``get_lead``). Unknown keys (including ``get_lead``'s relations) stay in ``raw`` only,
+    made storable (:func:`json_storable`) unless the caller knows it is (``storable``).
     """
     lead = require_dict(lead, path)
     kartra_id = to_id(lead.get("id"), child(path, "id"))
@@ -121,5 +122,8 @@ def parse_profile(lead: Any, path: str = "lead") -> ProfileRecord:
     if "custom_fields" in lead:
         custom_values = parse_custom_values(lead["custom_fields"], child(path, "custom_fields"))
     return ProfileRecord(
-        kartra_id=kartra_id, fields=fields, custom_values=custom_values, raw=json_storable(lead)
+        kartra_id=kartra_id,
+        fields=fields,
+        custom_values=custom_values,
+        raw=lead if storable else json_storable(lead),
     )

@@ -275,6 +275,21 @@ def open_choice(value: Any, field: str, known: Mapping[str, str], max_length: in
     return text
 
 
+#: The JSON escapes that decode to what a JSON column cannot hold: NUL, and the halves of
+#: surrogate pairs (a lone half does not encode; a pair is caught too, and so checked).
+_UNSTORABLE_ESCAPES = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
+_UNSTORABLE_ESCAPES_BYTES = re.compile(_UNSTORABLE_ESCAPES.pattern.encode())
+
+
+def json_text_storable(text: bytes | str) -> bool:
+    """Whether every string that the JSON ``text`` decodes to is one a JSON column holds as
+    it is, so that :func:`json_storable` would return its values unchanged. Strict JSON
+    carries a control character only escaped, and a UTF-8 body no lone surrogate: both
+    can only come from a ``\\u`` escape, which one scan of the text finds."""
+    pattern = _UNSTORABLE_ESCAPES_BYTES if isinstance(text, bytes) else _UNSTORABLE_ESCAPES
+    return pattern.search(text) is None
+
+
 def json_storable(value: Any) -> Any:
     """``value`` (decoded JSON) as a JSON column can hold it: NUL (refused by PostgreSQL's
     jsonb) and lone surrogates (which no driver encodes) in any string, key or value,

@@ -23,7 +23,15 @@ from .jsonlenient import loads_lenient
 from .profile import parse_profile
 from .records import CatalogRef, Detail, WebhookEvent
 from .transaction import parse_product, parse_transaction
-from .values import INT, child, json_storable, require_dict, to_int, to_text
+from .values import (
+    INT,
+    child,
+    json_storable,
+    json_text_storable,
+    require_dict,
+    to_int,
+    to_text,
+)
 
 DETAILS = "action_details"
 
@@ -149,23 +157,25 @@ def parse_webhook(data: bytes | str | dict) -> WebhookEvent:
     """
     body = data if isinstance(data, dict) else loads_lenient(data)
     body = require_dict(body, "body")
+    # Raw blocks are kept as sent when the text shows they hold nothing unstorable.
+    storable = not isinstance(data, dict) and json_text_storable(data)
     action = body.get("action")
     if not isinstance(action, str) or not action.strip():
         raise PayloadError("action", action, "expected a non-empty string")
     action = to_text(action, "action").strip()
-    lead = parse_profile(body.get("lead"), "lead")
+    lead = parse_profile(body.get("lead"), "lead", storable=storable)
     raw_details = body.get(DETAILS)
     parser = _PARSERS.get(action)
     if parser is None:
         # Undocumented (e.g. "lead visits external page", 004 trigger 24): shape unknown.
         details = raw_details if isinstance(raw_details, dict) else {}
-        details = json_storable(details)
+        details = details if storable else json_storable(details)
         return WebhookEvent(action=action, lead=lead, detail=None, raw_details=details, known=False)
     details = require_dict(raw_details, DETAILS)
     return WebhookEvent(
         action=action,
         lead=lead,
         detail=parser(details),
-        raw_details=json_storable(details),
+        raw_details=details if storable else json_storable(details),
         known=True,
     )

@@ -341,3 +341,22 @@ def test_json_storable_returns_what_a_walk_of_every_string_returns(value):
     text = json.dumps(stored, ensure_ascii=False)
     text.encode("utf-8")
     assert "\x00" not in text and "\\u0000" not in text.replace("\\\\", "")
+
+
+@FUZZ
+@given(json_values, st.booleans())
+def test_a_text_the_scan_finds_storable_decodes_to_values_json_storable_keeps(value, ascii_only):
+    """The scan of a body's text (``json_text_storable``) that lets a parser keep its raw
+    blocks as decoded never passes a text whose values ``json_storable`` would change."""
+    from leads.normalize.values import _storable, json_text_storable
+
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    try:
+        raw = text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate unescaped: no UTF-8 body carries it
+        return
+    decoded = json.loads(raw)
+
+    if json_text_storable(raw):
+        assert _storable(decoded) == decoded
+        assert json_text_storable(text)
