@@ -5,8 +5,8 @@ Three ways, by configuration:
 - ``KARTRA_PROCESS_INLINE``: the request processes its own delivery (tests, tiny installs);
 - a Celery broker (``CELERY_BROKER_URL``): the request asks for a drain task, at most one
   request per drain pass when Redis can coalesce them, and workers drain in batches; a pass
-  that finds a backlog (a full batch) asks for one more pass, so that every free worker
-  joins in (batches side by side leave each other's leads alone, see
+  that finds a backlog (more than a batch) asks for a helping drain that starts at once, so
+  that every free worker joins in (batches side by side leave each other's leads alone, see
   ``deliveries_process_batch``); beat sweeps every ``KARTRA_DRAIN_SWEEP_INTERVAL`` seconds
   for anything left behind;
 - neither (the embedded default): a thread of the web process drains on wake-up and sweeps
