@@ -14,17 +14,21 @@ from django.db import migrations
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 
 
+def _on_postgresql(schema_editor: BaseDatabaseSchemaEditor) -> bool:
+    return schema_editor.connection.vendor == "postgresql"
+
+
 def postgres_indexes(indexes: dict[str, str]) -> migrations.RunPython:
     """A reversible operation creating ``{name: "table (columns) ..."}`` on PostgreSQL."""
 
     def create(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
+        if not _on_postgresql(schema_editor):
             return
         for name, definition in indexes.items():
             schema_editor.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {definition}")
 
     def drop(apps, schema_editor):
-        if schema_editor.connection.vendor != "postgresql":
+        if not _on_postgresql(schema_editor):
             return
         for name in indexes:
             schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
@@ -49,10 +53,6 @@ class AdoptIndex(migrations.AddIndex):
 
     def describe(self) -> str:
         return f"Adopt index {self.index.name} on {self.model_name} (built on PostgreSQL before)"
-
-
-def _on_postgresql(schema_editor: BaseDatabaseSchemaEditor) -> bool:
-    return schema_editor.connection.vendor == "postgresql"
 
 
 class DropOwnIndex(migrations.AlterField):
