@@ -50,7 +50,7 @@ def deliveries_drain(*, give_up_after: float | None = None, linger: bool = True)
     """Process waiting deliveries, batch after batch, until none is left; return how many.
 
     Each pass first lingers (see ``_linger``) so that a burst gathers into full batches (a
-    batch's statements cost the same for 5 deliveries as for 200); the drain flag stays
+    batch's statements cost the same for 5 deliveries as for 500); the drain flag stays
     raised meanwhile, so the requests of the burst send no more wake-ups. The
     pass then clears the flag and claims batches while they come full; the drain ends with
     a pass whose first claim finds nothing. A request that stores a delivery after that

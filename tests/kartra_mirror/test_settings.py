@@ -83,3 +83,19 @@ def test_every_setting_of_the_readme_is_read_somewhere():
     )
     unread = {name for name in _configuration_table() if name not in sources}
     assert not unread
+
+
+def _delivery_batch(**env: str) -> int:
+    shown = "from django.conf import settings; print(settings.KARTRA_DELIVERY_BATCH)"
+    result = _manage("shell", "-v", "0", "-c", shown, **env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return int(result.stdout)
+
+
+def test_delivery_batch_is_larger_on_postgresql_than_on_sqlite(tmp_path):
+    # PostgreSQL takes a batch's keys as one array; SQLite one parameter per key (999 at most
+    # before 3.32). Reading settings opens no connection, so no server is needed here.
+    assert _delivery_batch(DATABASE_URL="postgres://mirror@127.0.0.1:5432/mirror") == 500
+    assert _delivery_batch(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}") == 200
+    set_here = {"DATABASE_URL": "postgres://mirror@127.0.0.1:5432/mirror"}
+    assert _delivery_batch(**set_here, KARTRA_DELIVERY_BATCH="50") == 50
