@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from django.db.models import Q
@@ -31,7 +32,7 @@ from leads.models import (
     Transaction,
 )
 
-from .replaced import RELATION_SETS, lead_set_replaced_at
+from .replaced import lead_sets_replaced
 
 #: Lead columns an audit never compares (the raw JSON above all stays unread).
 _UNREAD = ("mirror_raw",)
@@ -148,17 +149,18 @@ _PROFILE_COLUMNS = tuple(
 )
 
 
+_profile_of = attrgetter(*_PROFILE_COLUMNS)
+
+
 def _lead_view(lead: Lead) -> MirrorLead:
-    profile = {name: getattr(lead, name) for name in _PROFILE_COLUMNS}
-    replaced = {key: lead_set_replaced_at(lead, key) for key in RELATION_SETS}
     return MirrorLead(
         pk=lead.pk,
         kartra_id=lead.kartra_id,
         status=lead.mirror_status,
         webhook_at=lead.mirror_webhook_at,
-        profile=profile,
+        profile=dict(zip(_PROFILE_COLUMNS, _profile_of(lead), strict=True)),
         profile_at=lead.mirror_profile_observed_at,
-        sets_replaced={key: at for key, at in replaced.items() if at is not None},
+        sets_replaced=lead_sets_replaced(lead),
     )
 
 

@@ -48,7 +48,7 @@ from .commerce import ProductSignupRecord, transactions_write
 from .history import HistoryWatch, history_watch
 from .lead import leads_apply_profiles
 from .observation import Observation
-from .replaced import RELATION_SETS, lead_set_replaced_at
+from .replaced import RELATION_SETS, lead_set_replaced_at, lead_sets_replaced
 from .surveys import surveys_write
 from .upsert import rows_joined, upsert_observed
 
@@ -192,12 +192,11 @@ def _sets_replaced(changes: ChangeSet, leads: dict[int, Lead]) -> dict[tuple[int
                 **(lead.mirror_sets_replaced_at or {}),
                 key: observation.at.isoformat(),
             }
-    times = {
-        (kartra_id, key): lead_set_replaced_at(lead, key)
+    return {
+        (kartra_id, key): at
         for kartra_id, lead in leads.items()
-        for key in RELATION_SETS
+        for key, at in lead_sets_replaced(lead).items()
     }
-    return {pair: at for pair, at in times.items() if at is not None}
 
 
 def _sets_retire(changes: ChangeSet, leads: dict[int, Lead]) -> None:

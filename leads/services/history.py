@@ -161,11 +161,11 @@ def _observed(changes: ChangeSet) -> Iterable[tuple[int, Observation]]:
         yield kartra_id, observation
 
 
-def history_record(watch: HistoryWatch | None) -> list[Change]:
+def history_record(watch: HistoryWatch | None) -> None:
     """Record what the batch ``watch`` saw the start of has changed, now that it wrote
-    everything (call it last, inside the batch's transaction); return the rows."""
+    everything (call it last, inside the batch's transaction)."""
     if watch is None:
-        return []
+        return
     known = [lead for lead in watch.leads.values() if lead.pk in watch.before]
     after = mirror_views(known, parts=watch.parts, unread=watch.unread)
     now = timezone.now()
@@ -186,19 +186,19 @@ def history_record(watch: HistoryWatch | None) -> list[Change]:
         for kind, name, old, new, at in found:
             observation = _observation_at(seen, at)
             rows.append(
-                Change(
-                    lead_id=lead.pk,
-                    kind=kind,
-                    name=name[:255],
-                    old=old,
-                    new=new,
-                    observed_at=observation.at,
-                    source=observation.source,
-                    ref=observation.ref,
-                    recorded_at=now,
-                )
+                {
+                    "lead_id": lead.pk,
+                    "kind": kind,
+                    "name": name[:255],
+                    "old": old,
+                    "new": new,
+                    "observed_at": observation.at,
+                    "source": observation.source,
+                    "ref": observation.ref,
+                    "recorded_at": now,
+                }
             )
-    return changes_insert(rows)
+    changes_insert(rows)
 
 
 def lead_watch(lead: Lead, observation: Observation) -> HistoryWatch | None:
@@ -210,24 +210,28 @@ def lead_watch(lead: Lead, observation: Observation) -> HistoryWatch | None:
     return HistoryWatch({lead.kartra_id: lead}, (), before, {lead.pk: [observation]}, {})
 
 
-def changes_insert(rows: list[Change]) -> list[Change]:
-    """Number and insert ``rows`` (one batch's changes) inside the caller's transaction,
-    and send ``changes_recorded`` once it commits."""
+def changes_insert(rows: list[dict[str, Any]]) -> None:
+    """Number and insert ``rows`` (one batch's changes: ``Change`` columns by attname)
+    inside the caller's transaction, and send ``changes_recorded`` once it commits. The
+    rows become ``Change`` instances only for the signal's receivers, if there are any."""
     if not rows:
-        return rows
+        return
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [FEED_LOCK])
-    columns = [f.attname for f in Change._meta.concrete_fields if not f.primary_key]
-    pks = rows_insert(Change, [{name: getattr(row, name) for name in columns} for row in rows])
-    for row, pk in zip(rows, pks, strict=True):
-        row.pk, row._state.adding = pk, False
-    transaction.on_commit(lambda: _announce(rows))
-    return rows
+    pks = rows_insert(Change, rows)
+    transaction.on_commit(lambda: _announce(rows, pks))
 
 
-def _announce(rows: list[Change]) -> None:
-    for receiver, result in changes_recorded.send_robust(sender=Change, changes=rows):
+def _announce(rows: list[dict[str, Any]], pks: list[int]) -> None:
+    if not changes_recorded.has_listeners(Change):
+        return
+    changes = []
+    for pk, row in zip(pks, rows, strict=True):
+        change = Change(pk=pk, **row)
+        change._state.adding, change._state.db = False, "default"  # as if read back
+        changes.append(change)
+    for receiver, result in changes_recorded.send_robust(sender=Change, changes=changes):
         if isinstance(result, Exception):
             name = getattr(receiver, "__qualname__", repr(receiver))
             logger.error("changes_recorded receiver %s failed: %s", name, type(result).__name__)

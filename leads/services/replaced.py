@@ -29,3 +29,12 @@ def lead_set_replaced_at(lead: Lead, key: str) -> datetime | None:
     ``lead_details`` key such as ``"tags"``) was requested, or None."""
     replaced = (lead.mirror_sets_replaced_at or {}).get(key)
     return datetime.fromisoformat(replaced) if replaced else None
+
+
+def lead_sets_replaced(lead: Lead) -> dict[str, datetime]:
+    """:func:`lead_set_replaced_at` of each relation set a snapshot has listed in full."""
+    return {
+        key: datetime.fromisoformat(replaced)
+        for key, replaced in (lead.mirror_sets_replaced_at or {}).items()
+        if replaced and key in RELATION_SETS
+    }
