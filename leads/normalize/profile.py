@@ -101,6 +101,39 @@ _CONVERTERS: dict[str, Callable[[Any, str], Any]] = {
 }
 
 
+#: Lead block values already converted, by (key, type, value). A lead's block repeats its
+#: values in every webhook, and many are the same for every lead (a country, ``"0"``, a zero
+#: date); the converters are pure, so a value converted once converts the same again. Only
+#: values that converted are kept, texts up to ``_KNOWN_TEXT`` characters; the whole is
+#: cleared when it holds ``_KNOWN_MAX``.
+_known: dict[tuple[str, type, Any], Any] = {}
+_KNOWN_MAX = 50_000
+_KNOWN_TEXT = 1024
+_MISSING = object()
+
+
+def _convert(key: str, value: Any, path: str) -> Any:
+    if key in TEXT_FIELDS:
+        return to_text(value, child(path, key), TEXT_FIELDS[key])
+    return _CONVERTERS[key](value, child(path, key))
+
+
+def _convert_known(key: str, value: Any, path: str) -> Any:
+    if value is not None and (
+        type(value) not in (str, int, float, bool)
+        or (type(value) is str and len(value) > _KNOWN_TEXT)
+    ):
+        return _convert(key, value, path)
+    known = (key, type(value), value)
+    converted = _known.get(known, _MISSING)
+    if converted is _MISSING:
+        converted = _convert(key, value, path)
+        if len(_known) >= _KNOWN_MAX:
+            _known.clear()
+        _known[known] = converted
+    return converted
+
+
 def parse_profile(lead: Any, path: str = "lead", *, storable: bool = False) -> ProfileRecord:
     """Turn a lead block into a :class:`ProfileRecord` (``id`` required, a positive int).
 
@@ -112,12 +145,8 @@ def parse_profile(lead: Any, path: str = "lead", *, storable: bool = False) -> P
     kartra_id = to_id(lead.get("id"), child(path, "id"))
     fields: dict[str, Any] = {}
     for key, value in lead.items():
-        if not isinstance(key, str):
-            continue
-        if key in TEXT_FIELDS:
-            fields[key] = to_text(value, child(path, key), TEXT_FIELDS[key])
-        elif key in _CONVERTERS:
-            fields[key] = _CONVERTERS[key](value, child(path, key))
+        if key in TEXT_FIELDS or key in _CONVERTERS:
+            fields[key] = _convert_known(key, value, path)
     custom_values = None
     if "custom_fields" in lead:
         custom_values = parse_custom_values(lead["custom_fields"], child(path, "custom_fields"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from leads.normalize import CustomValueRecord, OptionRef, PayloadError, parse_lead_details
+from leads.normalize import CustomValueRecord, OptionRef, PayloadError, parse_lead_details, profile
 from leads.normalize.profile import parse_profile
 
 from ._support import utc
@@ -96,6 +96,49 @@ def test_bad_lead_values(key, value):
         fields_of(**{key: value})
     assert caught.value.field == f"lead.{key}"
     assert caught.value.value == value
+
+
+@pytest.mark.parametrize(
+    ("key", "first", "then", "expected"),
+    [
+        # True == 1 and False == 0, also as keys of a dict
+        ("score", 1, True, PayloadError("lead.score", True, "expected an integer, not a boolean")),
+        ("referring_id", 0, False, PayloadError("lead.referring_id", False, "not a boolean")),
+        ("first_name", 1, True, PayloadError("lead.first_name", True, "not a boolean")),
+        ("blacklisted", True, 1, True),
+        ("company", 1, 1.0, "1"),
+    ],
+)
+def test_a_value_converted_before_converts_the_same_whatever_its_equals(key, first, then, expected):
+    fields_of(**{key: first})
+    fields_of(**{key: first})  # the second from what the first converted
+    if isinstance(expected, PayloadError):
+        with pytest.raises(PayloadError) as caught:
+            fields_of(**{key: then})
+        assert caught.value.field == expected.field
+        assert expected.reason in caught.value.reason
+    else:
+        assert fields_of(**{key: then}) == {key: expected}
+
+
+def test_a_value_that_failed_fails_again_and_names_its_block():
+    for path in ("lead", "lead_details"):
+        with pytest.raises(PayloadError) as caught:
+            parse_profile({"id": "1", "score": "high"}, path)
+        assert caught.value.field == f"{path}.score"
+
+
+def test_converted_values_are_kept_up_to_a_bound(monkeypatch):
+    monkeypatch.setattr(profile, "_known", {})
+    monkeypatch.setattr(profile, "_KNOWN_MAX", 10)
+    for n in range(25):
+        assert fields_of(company=f"company {n}", score=str(n)) == {
+            "company": f"company {n}",
+            "score": n,
+        }
+        assert len(profile._known) <= 10
+    assert fields_of(notes="n" * 5000) == {"notes": "n" * 5000}
+    assert ("notes", str, "n" * 5000) not in profile._known  # long texts are not kept
 
 
 def custom(field_type, value, **extra):
