@@ -105,10 +105,10 @@ _CONVERTERS: dict[str, Callable[[Any, str], Any]] = {
 #: values in every webhook, and many are the same for every lead (a country, ``"0"``, a zero
 #: date); the converters are pure, so a value converted once converts the same again. Only
 #: values that converted are kept, texts up to ``_KNOWN_TEXT`` characters; the whole is
-#: cleared when it holds ``_KNOWN_MAX``.
+#: cleared when it holds ``_KNOWN_MAX`` (a few MB at most, in each process).
 _known: dict[tuple[str, type, Any], Any] = {}
-_KNOWN_MAX = 50_000
-_KNOWN_TEXT = 1024
+_KNOWN_MAX = 20_000
+_KNOWN_TEXT = 256
 _MISSING = object()
 
 
