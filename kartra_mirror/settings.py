@@ -80,7 +80,8 @@ DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DJANGO_CONN_MAX_AGE", d
 # A persistent connection is checked before a request reuses it, so a restarted database
 # costs a reconnect, not a 500.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+_on_sqlite = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+if _on_sqlite:
     # SQLite serialises writers; wait for the lock instead of failing under a webhook burst.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("timeout", 20)
     # A transaction takes the write lock when it begins, waiting for it like any other:
@@ -242,7 +243,7 @@ KARTRA_PROCESS_INLINE = env.bool("KARTRA_PROCESS_INLINE", default=False)
 # emails), hence its smaller default.
 KARTRA_DELIVERY_BATCH = env.int(
     "KARTRA_DELIVERY_BATCH",
-    default=200 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else 500,
+    default=200 if _on_sqlite else 500,
 )
 # Seconds a processing pass waits for a burst to gather into a full batch.
 KARTRA_DRAIN_LINGER = env.float("KARTRA_DRAIN_LINGER", default=0.2)

@@ -109,6 +109,7 @@ _CONVERTERS: dict[str, Callable[[Any, str], Any]] = {
 _known: dict[tuple[str, type, Any], Any] = {}
 _KNOWN_MAX = 20_000
 _KNOWN_TEXT = 256
+_KNOWN_TYPES = (str, int, float, bool, type(None))
 _MISSING = object()
 
 
@@ -119,10 +120,7 @@ def _convert(key: str, value: Any, path: str) -> Any:
 
 
 def _convert_known(key: str, value: Any, path: str) -> Any:
-    if value is not None and (
-        type(value) not in (str, int, float, bool)
-        or (type(value) is str and len(value) > _KNOWN_TEXT)
-    ):
+    if type(value) not in _KNOWN_TYPES or (type(value) is str and len(value) > _KNOWN_TEXT):
         return _convert(key, value, path)
     known = (key, type(value), value)
     converted = _known.get(known, _MISSING)
