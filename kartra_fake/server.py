@@ -52,7 +52,9 @@ class RecordedRequest:
     fields: list[tuple[str, str]]
     command: str
     status: int
-    at: float = 0.0  # when the request arrived (time.time(), for rates measured across processes)
+    #: When the request arrived (``time.time()``, comparable across processes); the rate
+    #: window counts the request at this instant.
+    at: float = 0.0
 
     def field(self, name: str) -> str | None:
         """The value of one form field (last one wins, as in PHP)."""
@@ -209,7 +211,7 @@ class FakeKartra:
         with self._lock:
             fault = self._faults.popleft() if self._faults else None
             self.calls[command] += 1
-        status, ctype, body, delay = self._respond(path, form, fault)
+        status, ctype, body, delay = self._respond(path, form, fault, arrived)
         recorded = [(k, "<redacted>" if k in SECRET_FIELDS else v) for k, v in pairs]
         with self._lock:
             if status == 429:
@@ -219,7 +221,7 @@ class FakeKartra:
             )
         return status, ctype, body, delay
 
-    def _respond(self, path: str, form: dict, fault: Fault | None):
+    def _respond(self, path: str, form: dict, fault: Fault | None, arrived: float):
         if path.split("?")[0].rstrip("/") != self.path:
             return 404, "text/plain", b"Not Found", 0.0
         if fault == "500":
@@ -228,15 +230,16 @@ class FakeKartra:
             return 502, "text/plain", b"", 0.0
         if fault == "garbage":
             return 200, "text/html", b"<html><body>Maintenance</body></html>", 0.0
-        if fault == "429" or self._over_limit(str(form.get("app_id", ""))):
+        if fault == "429" or self._over_limit(str(form.get("app_id", "")), arrived):
             return 429, "text/plain", b"Too many requests", 0.0
         payload = self._payload(form)
         body = json.dumps(payload).replace("/", "\\/").encode()  # PHP escapes slashes
         delay = self.timeout_sleep if fault == "timeout" else 0.0
         return 200, "application/json", body, delay
 
-    def _over_limit(self, app_id: str) -> bool:
-        now = time.monotonic()
+    def _over_limit(self, app_id: str, now: float) -> bool:
+        """Whether ``app_id`` already made ``rate_limit`` calls in the rolling window before
+        ``now`` (the call's arrival); if not, the call is counted."""
         with self._lock:
             window = self._windows[app_id]
             while window and window[0] <= now - self.rate_window:

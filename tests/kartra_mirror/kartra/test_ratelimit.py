@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -14,8 +15,9 @@ import pytest
 from pyrate_limiter import RateItem
 
 from kartra_fake import FakeKartra
-from kartra_mirror.kartra.errors import RateLimited
+from kartra_mirror.kartra.errors import LeadNotFound, RateLimited
 from kartra_mirror.kartra.ratelimit import (
+    MARGIN_MS,
     PACING_BURST,
     WAKE_JITTER_MS,
     WINDOW_MS,
@@ -146,38 +148,77 @@ def test_grants_are_paced_not_bunched(shared: bool, request: pytest.FixtureReque
     assert max_in_window(stamps, window=quarter) <= paced + 1  # + 1: stamps taken after grants
 
 
+class _StampingLimiter:
+    """Wraps a limiter: notes, in the calling thread, when each grant reached its caller."""
+
+    def __init__(self, limiter: KartraLimiter) -> None:
+        self._limiter, self._local = limiter, threading.local()
+
+    def acquire(self) -> None:
+        self._limiter.acquire()
+        self._local.granted = time.time()
+
+    @property
+    def granted(self) -> float:
+        """When this thread's last grant came (``time.time()``, the fake's clock)."""
+        return self._local.granted
+
+
 @pytest.mark.parametrize("shared", [False, pytest.param(True, marks=pytest.mark.redis)])
-def test_client_threads_at_kartras_rate_draw_no_429(
+def test_client_threads_at_kartras_rate_draw_no_429_from_calls_that_arrive_within_the_margin(
     fake: FakeKartra, make_client, shared: bool, request: pytest.FixtureRequest
 ) -> None:
-    assert fake.rate_limit == RATE  # Kartra's rolling second
+    """Threads calling through one client at Kartra's full rate draw no 429 as long as every
+    call reaches Kartra within ``MARGIN_MS`` of its grant, the trip the limiter's window allows
+    for. A loaded machine sometimes holds a thread back longer (the scheduler, the GIL shared
+    with the fake); a 429 is then the machine's, and is accepted only when a call the fake
+    counted against it arrived more than ``MARGIN_MS`` after its grant.
+    """
+    assert fake.rate_limit == RATE and fake.rate_window == 1.0  # Kartra's rolling second
     if shared:
         redis_url, name = (request.getfixturevalue(f) for f in ("redis_url", "limiter_name"))
-        limiter = build_limiter(RATE, redis_url, name=name)
+        limiter = _StampingLimiter(build_limiter(RATE, redis_url, name=name))
     else:
-        limiter = build_limiter(RATE, None)
+        limiter = _StampingLimiter(build_limiter(RATE, None))
     client = make_client(max_tries=1, limiter=limiter)
     ends = time.monotonic() + RUN_SECONDS
+    lead_ids = itertools.count(10**6)  # no such leads: each call is told 234, and told apart
+    granted: dict[str, float] = {}
     throttled: list[RateLimited] = []
 
     def call_until_the_end() -> None:
         while time.monotonic() < ends:
+            lead_id = next(lead_ids)
             try:
-                client.retrieve_account_tags()  # max_tries=1: a 429 raises
+                client.get_lead(lead_id=lead_id)  # max_tries=1: a 429 raises
             except RateLimited as exc:
                 throttled.append(exc)
+            except LeadNotFound:
+                pass
+            granted[str(lead_id)] = limiter.granted
 
     # More threads than places a burst would free (PACING_BURST): bunched grants would queue
-    # at the fake (in this process, behind the GIL). Few more: each thread waiting for the GIL
-    # between its grant and its request delays the request's arrival, and on 2 busy cores 8
-    # threads delayed one by more than the limiter's MARGIN_MS now and then (the odd 429).
+    # at the fake (in this process, behind the GIL). Not many more: each thread waiting for the
+    # GIL between its grant and its request delays the request's arrival.
     threads = [threading.Thread(target=call_until_the_end) for _ in range(PACING_BURST + 1)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert throttled == [] and fake.throttled == 0
     assert client.stats.calls >= 0.9 * RATE * RUN_SECONDS
+    assert len(throttled) == fake.throttled
+    # (arrival, status, seconds from grant to arrival) of every call, as the fake counted it
+    calls = [(r.at, r.status, r.at - granted[r.field("get_lead[id]")]) for r in fake.requests]
+    margin = MARGIN_MS / 1000
+    for arrived, status, lag in calls:
+        if status != 429:
+            continue
+        counted = [late for at, code, late in calls if code == 200 and arrived - 1 < at <= arrived]
+        assert len(counted) >= RATE  # the fake refused it for a full second
+        assert max([lag, *counted]) > margin, (
+            f"429 though every call of its second arrived within {MARGIN_MS} ms of its grant "
+            f"(latest {max([lag, *counted]) * 1000:.1f} ms)"
+        )
 
 
 def test_every_http_try_acquires_retries_included(fake: FakeKartra, make_client) -> None:
