@@ -198,11 +198,11 @@ def _request_drain_task() -> None:
     and claims again later than they stored theirs (see ``deliveries_drain``).
     """
     global _asked_at
-    from .tasks import drain_deliveries
-
     now = time.monotonic()
     if now - _asked_at < settings.KARTRA_DRAIN_LINGER / 2:
         return
+    from .tasks import drain_deliveries
+
     store = redis_store()
     if store is not None:
         try:

@@ -1,6 +1,6 @@
 """Webhook deliveries: stored as received in the request, processed in batches afterwards.
 
-The request only stores (``delivery_store``, one INSERT). Processing claims stored
+The request only stores (``delivery_insert``, one INSERT). Processing claims stored
 deliveries in receive order (``deliveries_process_batch``; on PostgreSQL with
 ``SKIP LOCKED``, so several workers never take the same one), locks the leads the batch
 writes that no other batch holds (a delivery whose lead another batch holds waits for a
@@ -18,6 +18,7 @@ import time
 import traceback
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, transaction
@@ -67,7 +68,7 @@ def storable(text: str, limit: int | None = None) -> str:
     return text[:limit] if limit else text
 
 
-def delivery_store(
+def delivery_row(
     *,
     body: bytes,
     content_type: str = "",
@@ -78,12 +79,11 @@ def delivery_store(
     action: str = "",
     lead_kartra_id: int | None = None,
     kind: str = DeliveryKind.WEBHOOK,
-) -> Delivery:
-    """Save a delivery exactly as received, with one INSERT in its own transaction
-    (autocommit), before anything applies it. ``action`` and ``lead_kartra_id`` are what
-    the request already read from the body, if anything; processing confirms them.
+) -> dict:
+    """A delivery's row, by attname, exactly as received. ``action`` and ``lead_kartra_id``
+    are what the request already read from the body, if anything; processing confirms them.
     ``kind`` says which callback posted it (webhook or IPN), hence how to read the body."""
-    values = {
+    return {
         "received_at": timezone.now(),
         "kind": kind,
         "body": body if status != DeliveryStatus.TOO_LARGE else None,
@@ -97,6 +97,18 @@ def delivery_store(
         "action": storable(action, 64),
         "lead_kartra_id": lead_kartra_id,
     }
+
+
+def delivery_insert(**row: Any) -> int:
+    """Save a delivery (:func:`delivery_row`'s arguments) with one INSERT in its own
+    transaction (autocommit), before anything applies it; return its id. The webhook
+    receiver's request is this, and builds no model instance."""
+    return insert_row(Delivery, delivery_row(**row))
+
+
+def delivery_store(**row: Any) -> Delivery:
+    """:func:`delivery_insert`, returning the saved :class:`Delivery`."""
+    values = delivery_row(**row)
     delivery = Delivery(pk=insert_row(Delivery, values), **values)
     delivery._state.adding, delivery._state.db = False, "default"  # as if read back
     return delivery

@@ -5,6 +5,7 @@ POST is stored as received before anything else happens (see ``events.services``
 """
 
 import ipaddress
+import json
 import logging
 import socket
 from collections.abc import Iterator
@@ -13,18 +14,17 @@ from contextlib import contextmanager, suppress
 from django.conf import settings
 from django.db import DatabaseError
 from django.db.transaction import non_atomic_requests
-from django.http import HttpRequest, HttpResponse, JsonResponse, UnreadablePostError
+from django.http import HttpRequest, HttpResponse, UnreadablePostError
 from django.http.request import HttpHeaders
 from django.utils.crypto import constant_time_compare
-from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from leads.normalize import PayloadError, parse_ipn, parse_webhook
 
 from .drain import deliveries_drain_soon
-from .models import Delivery, DeliveryKind, DeliveryStatus
-from .services import delivery_process, delivery_store, storable
+from .models import DeliveryKind, DeliveryStatus
+from .services import delivery_insert, delivery_process, storable
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,11 @@ def client_ip(request: HttpRequest) -> str | None:
         return str(ipaddress.ip_address(address)) if address else None
     except ValueError:
         return None
+
+
+def _answer(payload: dict, status: int = 200) -> HttpResponse:
+    """A JSON answer of plain values (``JsonResponse`` builds an encoder in every call)."""
+    return HttpResponse(json.dumps(payload), content_type="application/json", status=status)
 
 
 @contextmanager
@@ -115,7 +120,6 @@ def read_body(request: HttpRequest, limit: int) -> bytes | None:
         return b"".join(chunks)
 
 
-@method_decorator([csrf_exempt, non_atomic_requests], name="dispatch")
 class KartraWebhookView(View):
     """Store the delivery with one INSERT and answer; processing happens after (see
     ``events.drain``), or in the request with ``KARTRA_PROCESS_INLINE``. A body that is
@@ -125,9 +129,16 @@ class KartraWebhookView(View):
     kind = DeliveryKind.WEBHOOK
     parse = staticmethod(parse_webhook)
 
+    @classmethod
+    def as_view(cls, **initkwargs):
+        """The view, exempt from CSRF and from ``ATOMIC_REQUESTS`` (the store is its own
+        transaction). Marked once here, where ``method_decorator`` would decorate
+        ``dispatch`` anew in every request."""
+        return csrf_exempt(non_atomic_requests(super().as_view(**initkwargs)))
+
     def dispatch(self, request: HttpRequest, token: str, *args, **kwargs) -> HttpResponse:
         if not token_accepted(token):
-            return JsonResponse({"error": "unknown webhook URL"}, status=404)
+            return _answer({"error": "unknown webhook URL"}, status=404)
         return super().dispatch(request, *args, **kwargs)
 
     def head(self, request: HttpRequest) -> HttpResponse:
@@ -139,10 +150,10 @@ class KartraWebhookView(View):
             body = read_body(request, limit)
         except (OSError, UnreadablePostError):
             # Nothing complete arrived: there is no delivery to keep, and the sender retries.
-            return JsonResponse({"error": "the body did not arrive in time"}, status=408)
+            return _answer({"error": "the body did not arrive in time"}, status=408)
         if body is None:
             reason = "a chunked body cannot be read by this server; send Content-Length"
-            return JsonResponse({"error": reason}, status=411)
+            return _answer({"error": reason}, status=411)
         environ = request.META
         headers = {n: storable(environ[key], 1024) for n, key in _KEPT_META if key in environ}
         meta = {
@@ -154,17 +165,18 @@ class KartraWebhookView(View):
         try:
             if len(body) > limit:
                 reason = f"body over {limit} bytes"
-                delivery = delivery_store(
-                    body=body, status=DeliveryStatus.TOO_LARGE, error=reason, **meta
-                )
-                return JsonResponse({"error": reason, "delivery": delivery.pk}, status=413)
-            delivery = delivery_store(body=body, **meta, **self._first_look(body))
+                too_large = {"status": DeliveryStatus.TOO_LARGE, "error": reason}
+                pk = delivery_insert(body=body, **meta, **too_large)
+                return _answer({"error": reason, "delivery": pk}, status=413)
+            first_look = self._first_look(body)
+            pk = delivery_insert(body=body, **meta, **first_look)
         except DatabaseError:
             logger.exception("could not store a webhook delivery")
-            return JsonResponse({"error": "could not store the delivery; retry"}, status=503)
-        if delivery.status == DeliveryStatus.REJECTED:
-            return JsonResponse({"error": delivery.error, "delivery": delivery.pk}, status=400)
-        return JsonResponse({"delivery": delivery.pk, "status": self._process(delivery)})
+            return _answer({"error": "could not store the delivery; retry"}, status=503)
+        if first_look.get("status") == DeliveryStatus.REJECTED:
+            reason = storable(first_look["error"])  # as stored
+            return _answer({"error": reason, "delivery": pk}, status=400)
+        return _answer({"delivery": pk, "status": self._process(pk)})
 
     @classmethod
     def _first_look(cls, body: bytes) -> dict:
@@ -180,13 +192,14 @@ class KartraWebhookView(View):
         return {"action": event.action, "lead_kartra_id": event.lead.kartra_id}
 
     @staticmethod
-    def _process(delivery: Delivery) -> str:
-        """Process inline when configured, else ask for processing; the status to answer."""
+    def _process(pk: int) -> str:
+        """Process delivery ``pk`` inline when configured, else ask for processing; the
+        status to answer."""
         if settings.KARTRA_PROCESS_INLINE:
             try:
-                return delivery_process(delivery_id=delivery.pk).status
+                return delivery_process(delivery_id=pk).status
             except DatabaseError:
-                logger.warning("delivery %s stored; processing it now failed", delivery.pk)
+                logger.warning("delivery %s stored; processing it now failed", pk)
         deliveries_drain_soon()
         return DeliveryStatus.RECEIVED
 

@@ -20,12 +20,19 @@ is one short statement that psycopg parses once and whose values it dumps in C.
 """
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from django.db import InterfaceError, OperationalError, connection, models
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+    models,
+)
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 #: Rows per statement at most; fewer where the database caps a statement's parameters
@@ -197,33 +204,27 @@ def _write(
     return written
 
 
-@contextmanager
-def _cursor(*, checked: bool = True) -> Iterator[Any]:
-    """A cursor of the connection that, on PostgreSQL, sends parameters apart from the
-    statement (``%b``: in binary), unlike the cursors Django makes by default, which quote
-    every value into the SQL in Python: the parameters of a batch's arrays are dumped in C
-    and the statement stays short enough for psycopg to cache its parsing. Django wraps it
-    as its own (query logging and counting, error translation). ``checked``: Django's
-    health check runs first, as for its own cursors (when ``CONN_HEALTH_CHECKS`` is on)."""
-    if connection.vendor != "postgresql":  # SQLite's health check costs no round trip
-        with connection.cursor() as cursor:
-            yield cursor
-        return
+def _cursor(db: BaseDatabaseWrapper | None = None, *, checked: bool = True) -> Any:
+    """A cursor of ``db`` (the default connection), to be closed by the caller (``with``),
+    that on PostgreSQL sends parameters apart from the statement (``%b``: in binary),
+    unlike the cursors Django makes by default, which quote every value into the SQL in
+    Python: the parameters of a batch's arrays are dumped in C and the statement stays short
+    enough for psycopg to cache its parsing. Django wraps it as its own (query logging and
+    counting, error translation). ``checked``: Django's health check runs first, as for its
+    own cursors (when ``CONN_HEALTH_CHECKS`` is on)."""
+    if db is None:
+        db = connections[DEFAULT_DB_ALIAS]  # ``connection`` looks it up at every attribute
+    if db.vendor != "postgresql":  # SQLite's health check costs no round trip
+        return db.cursor()
     from django.db.backends.postgresql.base import ServerBindingCursor
 
     if checked:
-        connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    with connection.wrap_database_errors:
-        raw = ServerBindingCursor(connection.connection)
+        db.close_if_health_check_failed()
+    db.ensure_connection()
+    with db.wrap_database_errors:
+        raw = ServerBindingCursor(db.connection)
     # Wrapped as Django wraps its own: logged and counted when queries are logged.
-    cursor = (
-        connection.make_debug_cursor(raw)
-        if connection.queries_logged
-        else (connection.make_cursor(raw))
-    )
-    with cursor:
-        yield cursor
+    return db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
 
 
 def _rows_source(
@@ -431,20 +432,21 @@ def insert_row(model: type[models.Model], values: dict[str, Any]) -> int:
         convert(values[name] if name in values else _default(field, now))
         for name, field, convert in columns
     ]
-    reused = connection.connection is not None
+    db = connections[DEFAULT_DB_ALIAS]
+    reused = db.connection is not None
     try:
-        return _insert(sql, params)
+        return _insert(db, sql, params)
     except (OperationalError, InterfaceError):
-        if not reused or connection.in_atomic_block or connection.is_usable():
+        if not reused or db.in_atomic_block or db.is_usable():
             raise  # no connection to be had, a live one, or one a transaction cannot leave
-    connection.close()
-    return _insert(sql, params)
+    db.close()
+    return _insert(db, sql, params)
 
 
-def _insert(sql: str, params: list[Any]) -> int:
-    with _cursor(checked=False) as cursor:
+def _insert(db: BaseDatabaseWrapper, sql: str, params: list[Any]) -> int:
+    with _cursor(db, checked=False) as cursor:
         cursor.execute(sql, params)
-        if connection.features.can_return_columns_from_insert:
+        if db.features.can_return_columns_from_insert:
             return cursor.fetchone()[0]
         return cursor.lastrowid
 

@@ -42,6 +42,20 @@ def test_head_answers_200_and_other_methods_405(client):
     assert Delivery.objects.count() == 0
 
 
+@pytest.mark.parametrize("path", [f"/webhooks/kartra/{TOKEN}/", f"/webhooks/kartra/{TOKEN}/ipn/"])
+def test_senders_need_no_csrf_token_and_the_store_stays_out_of_atomic_requests(path):
+    from django.test import Client
+    from django.urls import resolve
+
+    view = resolve(path).func  # with ATOMIC_REQUESTS on, the store still commits at once
+    assert view.csrf_exempt is True and view._non_atomic_requests == {"default"}
+    kartra = Client(enforce_csrf_checks=True)  # Kartra sends no cookie and no CSRF token
+    raw = body("assign_tag") if "ipn" not in path else b"type=sale"
+    response = kartra.post(path, data=raw, content_type="application/json")
+    assert response.status_code in (200, 400)  # stored; an IPN needs a form body
+    assert Delivery.objects.filter(pk=response.json()["delivery"]).exists()
+
+
 def test_delivery_keeps_raw_body_headers_and_hash(client):
     raw = body("assign_tag")
     response = client.post(
@@ -194,7 +208,7 @@ def test_store_failure_answers_503(post, monkeypatch):
     def unavailable(**kwargs):
         raise DatabaseError("database is down")
 
-    monkeypatch.setattr(views, "delivery_store", unavailable)
+    monkeypatch.setattr(views, "delivery_insert", unavailable)
     response = post(body("assign_tag"))
     assert response.status_code == 503
     assert "retry" in response.json()["error"]
