@@ -180,7 +180,7 @@ def test_client_threads_at_kartras_rate_draw_no_429_from_calls_that_arrive_withi
         limiter = _StampingLimiter(build_limiter(RATE, redis_url, name=name))
     else:
         limiter = _StampingLimiter(build_limiter(RATE, None))
-    client = make_client(max_tries=1, limiter=limiter)
+    client = make_client(max_tries=1, limiter=limiter, timeout=5.0)  # a slow answer is no 429
     ends = time.monotonic() + RUN_SECONDS
     lead_ids = itertools.count(10**6)  # no such leads: each call is told 234, and told apart
     granted: dict[str, float] = {}
@@ -195,7 +195,8 @@ def test_client_threads_at_kartras_rate_draw_no_429_from_calls_that_arrive_withi
                 throttled.append(exc)
             except LeadNotFound:
                 pass
-            granted[str(lead_id)] = limiter.granted
+            finally:
+                granted[str(lead_id)] = limiter.granted
 
     # More threads than places a burst would free (PACING_BURST): bunched grants would queue
     # at the fake (in this process, behind the GIL). Not many more: each thread waiting for the
