@@ -20,7 +20,7 @@ from django.utils.crypto import constant_time_compare
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from leads.normalize import PayloadError, parse_ipn, parse_webhook
+from leads.normalize import PayloadError, parse_ipn, webhook_first_look
 
 from .drain import deliveries_drain_soon
 from .models import DeliveryKind, DeliveryStatus
@@ -123,11 +123,13 @@ def read_body(request: HttpRequest, limit: int) -> bytes | None:
 class KartraWebhookView(View):
     """Store the delivery with one INSERT and answer; processing happens after (see
     ``events.drain``), or in the request with ``KARTRA_PROCESS_INLINE``. A body that is
-    not a Kartra event is told so with a 400 and kept; parsing it needs no database."""
+    not a Kartra event is told so with a 400 and kept; telling needs no database, and reads
+    the lead block no further than its id (``webhook_first_look``)."""
 
     http_method_names = ["post", "head", "options"]
     kind = DeliveryKind.WEBHOOK
-    parse = staticmethod(parse_webhook)
+    #: The body's action and lead id, or :class:`PayloadError` when it is not an event.
+    first_look = staticmethod(webhook_first_look)
 
     @classmethod
     def as_view(cls, **initkwargs):
@@ -168,28 +170,28 @@ class KartraWebhookView(View):
                 too_large = {"status": DeliveryStatus.TOO_LARGE, "error": reason}
                 pk = delivery_insert(body=body, **meta, **too_large)
                 return _answer({"error": reason, "delivery": pk}, status=413)
-            first_look = self._first_look(body)
-            pk = delivery_insert(body=body, **meta, **first_look)
+            looked = self._looked(body)
+            pk = delivery_insert(body=body, **meta, **looked)
         except DatabaseError:
             logger.exception("could not store a webhook delivery")
             return _answer({"error": "could not store the delivery; retry"}, status=503)
-        if first_look.get("status") == DeliveryStatus.REJECTED:
-            reason = storable(first_look["error"])  # as stored
+        if looked.get("status") == DeliveryStatus.REJECTED:
+            reason = storable(looked["error"])  # as stored
             return _answer({"error": reason, "delivery": pk}, status=400)
         return _answer({"delivery": pk, "status": self._process(pk)})
 
     @classmethod
-    def _first_look(cls, body: bytes) -> dict:
+    def _looked(cls, body: bytes) -> dict:
         """What the stored row says before processing: a body that is not a Kartra event
         is stored ``rejected`` with the reason; an event, with its action and lead id."""
         try:
-            event = cls.parse(body)
+            action, lead_kartra_id = cls.first_look(body)
         except PayloadError as exc:
             return {"status": DeliveryStatus.REJECTED, "error": str(exc)}
         except Exception as exc:  # noqa: BLE001 - a parser bug: stored; processing records it
             logger.error("%s body could not be read (%s); stored", cls.kind, type(exc).__name__)
             return {}
-        return {"action": event.action, "lead_kartra_id": event.lead.kartra_id}
+        return {"action": action, "lead_kartra_id": lead_kartra_id}
 
     @staticmethod
     def _process(pk: int) -> str:
@@ -211,4 +213,8 @@ class KartraIpnView(KartraWebhookView):
     told so with a 400; nothing of it is applied."""
 
     kind = DeliveryKind.IPN
-    parse = staticmethod(parse_ipn)
+
+    @staticmethod
+    def first_look(body: bytes) -> tuple[str, int]:
+        event = parse_ipn(body)  # an IPN is short: read whole
+        return event.action, event.lead.kartra_id

@@ -29,7 +29,7 @@ from .records import (
     WebhookEvent,
 )
 from .snapshot import parse_lead_details
-from .webhook import WEBHOOK_ACTIONS, parse_webhook
+from .webhook import WEBHOOK_ACTIONS, parse_webhook, webhook_first_look
 
 __all__ = [
     "IPN_ACTIONS",
@@ -60,4 +60,5 @@ __all__ = [
     "parse_lead_details",
     "parse_pages",
     "parse_webhook",
+    "webhook_first_look",
 ]

@@ -132,6 +132,11 @@ def _convert_known(key: str, value: Any, path: str) -> Any:
     return converted
 
 
+def lead_id(lead: dict, path: str = "lead") -> int:
+    """A lead block's Kartra id: ``id``, a positive int."""
+    return to_id(lead.get("id"), child(path, "id"))
+
+
 def parse_profile(lead: Any, path: str = "lead", *, storable: bool = False) -> ProfileRecord:
     """Turn a lead block into a :class:`ProfileRecord` (``id`` required, a positive int).
 
@@ -140,7 +145,7 @@ def parse_profile(lead: Any, path: str = "lead", *, storable: bool = False) -> P
     made storable (:func:`json_storable`) unless the caller knows it is (``storable``).
     """
     lead = require_dict(lead, path)
-    kartra_id = to_id(lead.get("id"), child(path, "id"))
+    kartra_id = lead_id(lead, path)
     fields: dict[str, Any] = {}
     for key, value in lead.items():
         if key in TEXT_FIELDS or key in _CONVERTERS:

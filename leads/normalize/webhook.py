@@ -20,7 +20,7 @@ from .details import (
 )
 from .errors import PayloadError
 from .jsonlenient import loads_lenient
-from .profile import parse_profile
+from .profile import lead_id, parse_profile
 from .records import CatalogRef, Detail, WebhookEvent
 from .transaction import parse_product, parse_transaction
 from .values import (
@@ -155,14 +155,9 @@ def parse_webhook(data: bytes | str | dict) -> WebhookEvent:
     action's ``action_details`` must have its documented shape, else :class:`PayloadError`
     names the field. An undocumented action is returned with ``known=False`` and no detail.
     """
-    body = data if isinstance(data, dict) else loads_lenient(data)
-    body = require_dict(body, "body")
+    body, action = _envelope(data)
     # Raw blocks are kept as sent when the text shows they hold nothing unstorable.
     storable = not isinstance(data, dict) and json_text_storable(data)
-    action = body.get("action")
-    if not isinstance(action, str) or not action.strip():
-        raise PayloadError("action", action, "expected a non-empty string")
-    action = to_text(action, "action").strip()
     lead = parse_profile(body.get("lead"), "lead", storable=storable)
     raw_details = body.get(DETAILS)
     parser = _PARSERS.get(action)
@@ -179,3 +174,28 @@ def parse_webhook(data: bytes | str | dict) -> WebhookEvent:
         raw_details=details if storable else json_storable(details),
         known=True,
     )
+
+
+def webhook_first_look(data: bytes | str | dict) -> tuple[str, int]:
+    """Whether a body is a Kartra event, as far as the webhook URL checks before it answers:
+    the checks of :func:`parse_webhook` but those of the lead block's values other than its
+    ``id``, which only processing reads (a value there that cannot be read rejects the
+    delivery then, with its reason). Return its action and lead id, or raise
+    :class:`PayloadError`: what this refuses, :func:`parse_webhook` refuses too."""
+    body, action = _envelope(data)
+    lead = require_dict(body.get("lead"), "lead")
+    kartra_id = lead_id(lead, "lead")
+    parser = _PARSERS.get(action)
+    if parser is not None:
+        parser(require_dict(body.get(DETAILS), DETAILS))
+    return action, kartra_id
+
+
+def _envelope(data: bytes | str | dict) -> tuple[dict, str]:
+    """The decoded body and its action (stripped)."""
+    body = data if isinstance(data, dict) else loads_lenient(data)
+    body = require_dict(body, "body")
+    action = body.get("action")
+    if not isinstance(action, str) or not action.strip():
+        raise PayloadError("action", action, "expected a non-empty string")
+    return body, to_text(action, "action").strip()

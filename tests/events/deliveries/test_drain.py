@@ -77,6 +77,37 @@ def test_a_body_that_is_not_an_event_is_refused_in_the_request_and_kept(post, qu
     assert deliveries_process_batch() == 0
 
 
+UNREADABLE_LEAD_VALUES = {
+    "score": ("abc", "lead.score: expected an integer (got 'abc')"),
+    "date_joined": ("yesterday", "lead.date_joined: expected YYYY-MM-DD HH:MM:SS"),
+    "custom_fields": ([{"field_type": "input_field"}], "lead.custom_fields[0]: custom field"),
+}
+
+
+@pytest.mark.parametrize("key", list(UNREADABLE_LEAD_VALUES))
+def test_an_event_whose_lead_holds_an_unreadable_value_is_rejected_by_processing(post, queued, key):
+    """The request reads a lead block no further than its id: an event with a value that
+    cannot be read is acknowledged, then processing rejects it with the reason."""
+    value, reason = UNREADABLE_LEAD_VALUES[key]
+    raw = body("assign_tag", **{key: value})
+    response = post(raw)
+    assert response.status_code == 200
+    delivery = Delivery.objects.get()
+    assert (delivery.status, delivery.action, delivery.lead_kartra_id) == (
+        DeliveryStatus.RECEIVED,
+        "assign_tag",
+        1,
+    )
+    assert queued == [1]
+
+    assert deliveries_process_batch() == 1
+    delivery.refresh_from_db()
+    assert delivery.status == DeliveryStatus.REJECTED
+    assert delivery.error.startswith(reason)
+    assert bytes(delivery.body) == raw
+    assert (Lead.objects.count(), LeadTag.objects.count(), Activity.objects.count()) == (0, 0, 0)
+
+
 def _webhook_request(raw: bytes, **meta):
     request = RequestFactory().generic(
         "POST", f"/webhooks/kartra/{TOKEN}/", data=b"", content_type="application/json"

@@ -20,6 +20,7 @@ from leads.normalize import (
     SurveyRecord,
     TransactionRecord,
     parse_webhook,
+    webhook_first_look,
 )
 
 from ._support import WEBHOOKS, utc, webhook_bytes
@@ -248,6 +249,7 @@ def test_webhook_fixture(action):
         assert event.detail == expected
     # Bytes, text and an already-decoded dict give the same event.
     assert parse_webhook(body.decode()) == event
+    assert webhook_first_look(body) == (action, event.lead.kartra_id)
 
 
 @pytest.mark.parametrize(
@@ -406,6 +408,14 @@ def test_shape_errors_name_the_field(body, field):
         parse_webhook(body)
     assert caught.value.field == field
     assert field in str(caught.value)
+    # The webhook URL's first look raises the same, but for the lead block's values other
+    # than its id, which it leaves to processing.
+    if field.startswith("lead.") and field != "lead.id":
+        assert webhook_first_look(body) == (body["action"], 1)
+    else:
+        with pytest.raises(PayloadError) as looked:
+            webhook_first_look(body)
+        assert str(looked.value) == str(caught.value)
 
 
 @pytest.mark.parametrize(
