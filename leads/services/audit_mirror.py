@@ -8,13 +8,17 @@ queries, whatever the number of leads and rows.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from operator import attrgetter
 from typing import Any
 
-from django.db.models import Q
+from django.db import connection
+from django.db.models import BooleanField, Q
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Lower
 
 from leads.models import (
@@ -128,16 +132,23 @@ def mirror_views(
     *,
     parts: Iterable[str],
     unread: Mapping[int, Collection[str]] | None = None,
+    rows: Mapping[str, Mapping[int, Collection[int]]] | None = None,
 ) -> dict[int, MirrorLead]:
     """Views of ``leads`` (as they are in memory) by primary key, with the relation
     ``parts`` (``PARTS`` names) read from the database: one or two queries per part, none
     for a part no lead needs. ``unread``: by primary key, parts of a lead left out (empty
-    in its view)."""
+    in its view). ``rows``: for a part of ``FLAG_PARTS``, by primary key, the only rows of
+    a lead to read, named by their catalogue row's primary key (the tags whose flags a
+    batch writes); one more query where a part has leads read whole as well."""
     views = {lead.pk: _lead_view(lead) for lead in leads}
     for part in parts:
         needed = {pk: view for pk, view in views.items() if part not in (unread or {}).get(pk, ())}
-        if needed:
-            _READERS[part](needed)
+        listed = {pk: r for pk, r in (rows or {}).get(part, {}).items() if pk in needed}
+        whole = {pk: view for pk, view in needed.items() if pk not in listed}
+        if whole:
+            _READERS[part](whole)
+        if listed:
+            _read_flags(part, needed, listed)
     return views
 
 
@@ -184,18 +195,42 @@ def _read_custom(views: dict[int, MirrorLead]) -> None:
             custom.setdefault(identifier, seen)
 
 
-def _read_tags(views: dict[int, MirrorLead]) -> None:
-    for lead_id, name, active, at in LeadTag.objects.filter(lead_id__in=views).values_list(
-        "lead_id", "tag__name", "active", "observed_at"
-    ):
-        views[lead_id].tags[name] = Seen(active, at)
+#: The parts whose rows are a lead's flag on a catalogue row: each one's model and the
+#: relation to the catalogue.
+FLAG_PARTS = {"tags": (LeadTag, "tag"), "lists": (ListSubscription, "list")}
 
 
-def _read_lists(views: dict[int, MirrorLead]) -> None:
-    for lead_id, name, active, at in ListSubscription.objects.filter(lead_id__in=views).values_list(
-        "lead_id", "list__name", "active", "observed_at"
+def _read_flags(
+    part: str, views: dict[int, MirrorLead], rows: Mapping[int, Collection[int]] | None = None
+) -> None:
+    """The ``part`` (``FLAG_PARTS``) of ``views``, or, by primary key, only the ``rows``
+    (catalogue primary keys) of those listed (one condition on the (lead, row) pairs)."""
+    model, catalog = FLAG_PARTS[part]
+    # The pairs alone: with the leads' ids beside them, PostgreSQL may scan each catalogue
+    # row's flags for the leads instead of looking each pair up in the unique index.
+    condition = Q(lead_id__in=views) if rows is None else _pairs(model, f"{catalog}_id", rows)
+    chosen = model.objects.filter(condition)
+    for lead_id, name, active, at in chosen.values_list(
+        "lead_id", f"{catalog}__name", "active", "observed_at"
     ):
-        views[lead_id].lists[name] = Seen(active, at)
+        getattr(views[lead_id], part)[name] = Seen(active, at)
+
+
+def _pairs(model, column: str, rows: Mapping[int, Collection[int]]) -> RawSQL:
+    """A condition that holds for the rows of ``model`` whose (``lead_id``, ``column``)
+    is one of the pairs ``rows`` lists (by lead, the values of ``column``): one array per
+    column on PostgreSQL, one JSON document elsewhere, whatever the number of pairs."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    lhs = f"({table}.lead_id, {table}.{column})"
+    pairs = [(lead, item) for lead, items in rows.items() for item in items]
+    if connection.vendor == "postgresql":
+        leads, items = [lead for lead, _ in pairs], [item for _, item in pairs]
+        sql, params = f"{lhs} IN (SELECT * FROM UNNEST(%s::bigint[], %s::bigint[]))", (leads, items)
+    else:
+        # json_extract, not ->> (SQLite 3.38+): the JSON functions JSONField needs anyway.
+        pair = "json_extract(value, '$[0]'), json_extract(value, '$[1]')"
+        sql, params = f"{lhs} IN (SELECT {pair} FROM json_each(%s))", (json.dumps(pairs),)
+    return RawSQL(sql, params, output_field=BooleanField())
 
 
 def _read_sequences(views: dict[int, MirrorLead]) -> None:
@@ -299,8 +334,8 @@ def _read_surveys(views: dict[int, MirrorLead]) -> None:
 #: How each part of a lead's view is read, by the name ``mirror_views`` takes.
 _READERS = {
     "custom": _read_custom,
-    "tags": _read_tags,
-    "lists": _read_lists,
+    "tags": partial(_read_flags, "tags"),
+    "lists": partial(_read_flags, "lists"),
     "sequences": _read_sequences,
     "memberships": _read_memberships,
     "transactions": _read_commerce,

@@ -138,9 +138,6 @@ def changes_apply(
     ``settled``: by Kartra id, the parts of a lead (``audit_mirror.PARTS``) the caller knows
     ``changes`` cannot change, which the history does not read (``history_watch``) and,
     for custom values, which are not written again."""
-    history = history_watch(changes, leads, settled or {})
-    lead_fields = leads_apply_profiles(leads, changes.profiles, settled=settled)
-    replaced = _sets_replaced(changes, leads)
     tags = catalog_resolve_many(Tag, [(c.ref, {}) for c in changes.tags])
     lists = catalog_resolve_many(List, [(c.ref, {}) for c in changes.lists])
     sequences = catalog_resolve_many(Sequence, [(c.ref, {}) for c in changes.sequences])
@@ -156,6 +153,10 @@ def changes_apply(
         ],
         scope="membership",
     )
+    # Read once the catalogue rows are known, before any row of a lead is written.
+    history = history_watch(changes, leads, settled or {}, {"tags": tags, "lists": lists})
+    lead_fields = leads_apply_profiles(leads, changes.profiles, settled=settled)
+    replaced = _sets_replaced(changes, leads)
 
     def current(key: str, items: list) -> list:
         """The changes of set ``key`` that no newer full listing of that set supersedes."""

@@ -23,8 +23,8 @@ What counts, and what does not:
   run), else, for a row a snapshot dropped, the newest observation of that lead in the batch.
 
 The reads cost two queries per part the batch writes (a batch of tag webhooks reads tags
-only, of the leads whose tags it changes) and none for profiles (the locked leads are in
-memory). A snapshot batch leaves out of them each lead's relations that its snapshot lists
+only: of each lead, the tag rows it writes, unless a snapshot lists the lead's whole set)
+and none for profiles (the locked leads are in memory). A snapshot batch leaves out of them each lead's relations that its snapshot lists
 exactly as the lead's last one did (``.snapshot``): most refreshes of an account find most
 leads as they were. Rows are
 numbered as their batch is about to commit, one batch at a time (a transaction-scoped
@@ -50,6 +50,7 @@ from django.utils import timezone
 from leads.models import Change, ChangeKind, Lead, MirrorStatus
 
 from .audit_mirror import (
+    FLAG_PARTS,
     FLAG_WORDS,
     MirrorLead,
     Seen,
@@ -61,6 +62,7 @@ from .observation import Observation
 from .upsert import rows_insert
 
 if TYPE_CHECKING:
+    from .catalog import CatalogKey
     from .changes import ChangeSet
 
 logger = logging.getLogger(__name__)
@@ -96,15 +98,21 @@ class HistoryWatch:
     before: dict[int, MirrorLead]  # by pk; the leads new to the mirror are not read
     observations: dict[int, list[Observation]]  # by lead pk
     unread: dict[int, Collection[str]]  # by lead pk: the parts the batch cannot change
+    rows: dict[str, dict[int, set[int]]]  # by part and lead pk: the only rows read
 
 
 def history_watch(
-    changes: ChangeSet, leads: dict[int, Lead], settled: Mapping[int, Collection[str]]
+    changes: ChangeSet,
+    leads: dict[int, Lead],
+    settled: Mapping[int, Collection[str]],
+    catalogs: Mapping[str, Mapping[CatalogKey, Any]],
 ) -> HistoryWatch | None:
     """Read the parts of ``leads`` (locked, by Kartra id, not yet written) that ``changes``
     will write; None when history is off. ``settled``: by Kartra id, the parts of a lead
     the caller knows the batch cannot change (a snapshot that lists them as the lead's last
-    one did), which are not read."""
+    one did), which are not read. ``catalogs``: the catalogue rows ``changes`` names, as
+    resolved, by part of ``FLAG_PARTS``: of a lead's tags and lists, only the rows the
+    batch writes are read, unless a snapshot lists the whole set."""
     if not history_enabled():
         return None
     parts = {key for key in _RELATIONS if getattr(changes, key)}
@@ -124,8 +132,25 @@ def history_watch(
         for kartra_id, lead in leads.items()
     }
     known = [lead for lead in leads.values() if lead.mirror_status != MirrorStatus.PENDING]
-    before = mirror_views(known, parts=parts_read, unread=unread)
-    return HistoryWatch(leads, parts_read, before, observations, unread)
+    rows = _rows_written(changes, leads, catalogs)
+    before = mirror_views(known, parts=parts_read, unread=unread, rows=rows)
+    return HistoryWatch(leads, parts_read, before, observations, unread, rows)
+
+
+def _rows_written(
+    changes: ChangeSet, leads: dict[int, Lead], catalogs: Mapping[str, Mapping[CatalogKey, Any]]
+) -> dict[str, dict[int, set[int]]]:
+    """By part of ``FLAG_PARTS`` and lead pk, the catalogue rows (pks) whose flags
+    ``changes`` writes for the lead; a lead whose set a snapshot lists in full is left out,
+    to be read whole (its other rows are retired)."""
+    whole = {(kartra_id, key) for kartra_id, key, _ in changes.replaced}
+    rows: dict[str, dict[int, set[int]]] = {}
+    for part in FLAG_PARTS:
+        for change in getattr(changes, part):
+            if (change.lead, part) not in whole:
+                row = catalogs[part][change.ref]
+                rows.setdefault(part, {}).setdefault(leads[change.lead].pk, set()).add(row.pk)
+    return rows
 
 
 #: Parts whose rows each belong to one lead for good (a tag, a list, a sequence, a
@@ -167,7 +192,7 @@ def history_record(watch: HistoryWatch | None) -> None:
     if watch is None:
         return
     known = [lead for lead in watch.leads.values() if lead.pk in watch.before]
-    after = mirror_views(known, parts=watch.parts, unread=watch.unread)
+    after = mirror_views(known, parts=watch.parts, unread=watch.unread, rows=watch.rows)
     now = timezone.now()
     # A lead the batch observed nothing of (the old holder of an email another lead took)
     # changed because of the batch's newest observation.
@@ -207,7 +232,7 @@ def lead_watch(lead: Lead, observation: Observation) -> HistoryWatch | None:
     if not history_enabled():
         return None
     before = mirror_views([lead], parts=())
-    return HistoryWatch({lead.kartra_id: lead}, (), before, {lead.pk: [observation]}, {})
+    return HistoryWatch({lead.kartra_id: lead}, (), before, {lead.pk: [observation]}, {}, {})
 
 
 def changes_insert(rows: list[dict[str, Any]]) -> None:

@@ -1,6 +1,7 @@
 """The change history: each batch records, in its own transaction, what it changed about
 each lead, with the old and new value and the delivery or snapshot that made the change."""
 
+import json
 import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,7 @@ from events.models import Delivery
 from events.services import deliveries_process_batch, delivery_store
 from leads.models import Change, ChangeKind, Lead, MirrorStatus, Source
 from leads.normalize import parse_lead_details
-from leads.services import audit_mirror
+from leads.services import history
 from leads.services.history import changes_recorded
 from leads.services.snapshot import lead_apply_snapshot, lead_mark_gone
 from tests.payloads import body, example_details, ipn_body
@@ -255,30 +256,43 @@ def test_a_change_names_the_delivery_of_its_own_lead_in_a_mixed_batch():
     assert set(found) == {(1, one.pk), (2, two.pk)}
 
 
-def test_a_batch_reads_a_leads_tags_or_lists_only_where_it_changes_them(monkeypatch):
-    """Tags and lists belong to their lead for good: a batch that changes lead 1's tags and
-    lead 2's lists reads (before and after) lead 1's tags and lead 2's lists, not the
-    other two, and records each change all the same."""
+def _tag_body(lead_id: int, tag_id: int, name: str) -> bytes:
+    payload = json.loads(body("assign_tag", lead_id=lead_id))
+    payload["action_details"] = {"tag": {"tag_id": str(tag_id), "tag_name": name}}
+    return json.dumps(payload).encode()
+
+
+def test_a_batch_reads_only_the_tag_and_list_rows_it_writes(monkeypatch):
+    """Tags and lists belong to their lead for good: a batch that changes lead 1's VIP tag
+    and lead 2's list reads (before and after) those two rows only, not lead 1's other tag
+    and list nor lead 2's tag, and records each change all the same."""
     deliver(
         body("assign_tag", lead_id=1),
+        _tag_body(1, 22, "Buyer"),
         body("list_subscription", lead_id=1),
         body("assign_tag", lead_id=2),
         body("list_subscription", lead_id=2),
     )
-    pks = dict(Lead.objects.values_list("kartra_id", "pk"))
-    read: list[tuple[str, set[int]]] = []
-    for part in ("tags", "lists"):
-        reader = audit_mirror._READERS[part]
+    read: list[set[tuple]] = []
+    real = history.mirror_views
 
-        def recording(views, part=part, reader=reader):
-            read.append((part, set(views)))
-            return reader(views)
+    def recording(*args, **kwargs):
+        views = real(*args, **kwargs)
+        read.append(
+            {
+                (view.kartra_id, part, name)
+                for view in views.values()
+                for part in ("tags", "lists")
+                for name in getattr(view, part)
+            }
+        )
+        return views
 
-        monkeypatch.setitem(audit_mirror._READERS, part, recording)
+    monkeypatch.setattr(history, "mirror_views", recording)
 
     one, two = deliver(body("unassign_tag", lead_id=1), body("list_unsubscription", lead_id=2))
 
-    assert read == [("lists", {pks[2]}), ("tags", {pks[1]})] * 2  # before, after
+    assert read == [{(1, "tags", "VIP"), (2, "lists", "Newsletter")}] * 2  # before, after
     assert changes(ref=one.pk, kind="tag") == [
         ("tag", "VIP", "assigned", "unassigned", "webhook", one.pk)
     ]
