@@ -341,14 +341,15 @@ def _apply(
         lead = events[delivery.pk].lead
         emails_by_id.setdefault(lead.kartra_id, set()).add(lead.fields.get("email", ""))
     left: set[int] = set()
+    # A webhook's profile is applied whole: the stored raw block is not compared.
     if skip_busy:
-        leads, blocked = leads_lock_available(emails_by_id=emails_by_id)
+        leads, blocked = leads_lock_available(emails_by_id=emails_by_id, raw=False)
         left = {d.pk for d in deliveries if events[d.pk].lead.kartra_id in blocked}
         deliveries = [d for d in deliveries if d.pk not in left]
         if not deliveries:
             return None, left
     else:
-        leads = leads_lock(emails_by_id=emails_by_id)
+        leads = leads_lock(emails_by_id=emails_by_id, raw=False)
     changes = ChangeSet()
     targets: dict[int, ActivityTarget] = {}
     for delivery in deliveries:

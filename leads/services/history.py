@@ -24,9 +24,9 @@ What counts, and what does not:
 
 The reads cost two queries per part the batch writes (a batch of tag webhooks reads tags
 only: of each lead, the tag rows it writes, unless a snapshot lists the lead's whole set)
-and none for profiles (the locked leads are in memory). A snapshot batch leaves out of them each lead's relations that its snapshot lists
-exactly as the lead's last one did (``.snapshot``): most refreshes of an account find most
-leads as they were. Rows are
+and none for profiles (the locked leads are in memory). A snapshot batch leaves out of them
+each lead's relations that its snapshot lists exactly as the lead's last one did
+(``.snapshot``): most refreshes of an account find most leads as they were. Rows are
 numbered as their batch is about to commit, one batch at a time (a transaction-scoped
 advisory lock on PostgreSQL; SQLite writes one transaction at a time anyway), so the change
 feed, which pages by that number, never passes over a change that commits later with a

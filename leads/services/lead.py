@@ -10,6 +10,7 @@ side by side do not wait for each other either.
 """
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Value
@@ -24,7 +25,7 @@ from .observation import Observation
 from .upsert import objects_update, rows_insert
 
 
-def leads_lock(*, emails_by_id: dict[int, Iterable[str]]) -> dict[int, Lead]:
+def leads_lock(*, emails_by_id: dict[int, Iterable[str]], raw: bool = True) -> dict[int, Lead]:
     """Create the leads that are new and lock every lead a batch may write; return them by
     Kartra id.
 
@@ -33,12 +34,17 @@ def leads_lock(*, emails_by_id: dict[int, Iterable[str]]) -> dict[int, Lead]:
     moving to another lead clears it on its old holder). A pending import with a lead's
     email and no id yet is claimed by that id. A lead row is written only when it is new:
     the lock adds no row version of its own. Must run inside ``transaction.atomic()``.
+
+    ``raw=False`` leaves each lead's ``mirror_raw`` unread (deferred; the largest value of
+    a lead row, decoded for nothing when the batch does not compare whole profiles, as a
+    batch of webhooks does not): its stored ``custom_fields`` list is read alone, for
+    :func:`custom_confirmed`, and a profile applied writes ``mirror_raw`` whole.
     """
-    return _lock(emails_by_id, skip_locked=False)[0]
+    return _lock(emails_by_id, skip_locked=False, raw=raw)[0]
 
 
 def leads_lock_available(
-    *, emails_by_id: dict[int, Iterable[str]]
+    *, emails_by_id: dict[int, Iterable[str]], raw: bool = True
 ) -> tuple[dict[int, Lead], set[int]]:
     """:func:`leads_lock` without waiting for leads another transaction holds: return the
     leads locked, by Kartra id, and the Kartra ids of ``emails_by_id`` that cannot be
@@ -49,7 +55,7 @@ def leads_lock_available(
     Batches drained side by side thus never wait for each other's leads, whatever leads
     they share; only the insert of a lead new to both waits for the first insert, in Kartra
     id order as in :func:`leads_lock`."""
-    leads, holders = _lock(emails_by_id, skip_locked=True)
+    leads, holders = _lock(emails_by_id, skip_locked=True, raw=raw)
     blocked = {
         kartra_id
         for kartra_id, emails in emails_by_id.items()
@@ -60,7 +66,7 @@ def leads_lock_available(
 
 
 def _lock(
-    emails_by_id: dict[int, Iterable[str]], *, skip_locked: bool
+    emails_by_id: dict[int, Iterable[str]], *, skip_locked: bool, raw: bool
 ) -> tuple[dict[int, Lead], dict[str, int]]:
     """The leads locked, by Kartra id, and the Kartra id of each email's current holder."""
     ids = set(emails_by_id)
@@ -78,11 +84,11 @@ def _lock(
     # same order. A batch waits only for batches that hold leads earlier in that order, so
     # no two batches ever wait for each other.
     _insert_pending([k for k in wanted if k not in holders])
-    leads = _lock_rows(wanted, skip_locked=skip_locked)
+    leads = _lock_rows(wanted, skip_locked=skip_locked, raw=raw)
     gone = [k for k in wanted if k not in leads]
     if gone and not skip_locked:  # erased since it was seen: a pending lead again
         _insert_pending(gone)
-        leads.update(_lock_rows(gone, skip_locked=False))
+        leads.update(_lock_rows(gone, skip_locked=False, raw=raw))
     by_email = {email: kartra_id for kartra_id, email in holders.items() if email in emails}
     return leads, by_email
 
@@ -95,12 +101,20 @@ def _insert_pending(kartra_ids: list[int]) -> None:
     )
 
 
-def _lock_rows(kartra_ids: list[int], *, skip_locked: bool) -> dict[int, Lead]:
+#: The attribute of a locked lead that holds the ``custom_fields`` list of its ``mirror_raw``.
+_CUSTOM_FIELDS_STORED = "mirror_raw_custom_fields"
+
+
+def _lock_rows(kartra_ids: list[int], *, skip_locked: bool, raw: bool) -> dict[int, Lead]:
     locked = (
         Lead.objects.select_for_update(skip_locked=skip_locked)
         .filter(kartra_id__in=kartra_ids)
         .order_by("kartra_id")
     )
+    if not raw:
+        locked = locked.defer("mirror_raw").annotate(
+            **{_CUSTOM_FIELDS_STORED: F("mirror_raw__custom_fields")}
+        )
     return {lead.kartra_id: lead for lead in locked}
 
 
@@ -161,8 +175,8 @@ def leads_apply_profiles(
         if observation.is_older_than(lead.mirror_profile_observed_at):
             continue
         changed |= _profile_set(lead, emails.take(lead, profile.fields, observation), observation)
-        if lead.mirror_raw != profile.raw:
-            lead.mirror_raw = profile.raw
+        if "mirror_raw" in lead.get_deferred_fields() or lead.mirror_raw != profile.raw:
+            lead.mirror_raw = profile.raw  # unread (leads_lock's raw=False): written whole
             changed.add("mirror_raw")
         if "custom" in settled.get(lead.kartra_id, ()):
             confirmed.extend((record, observation) for record in profile.custom_values or ())
@@ -246,14 +260,19 @@ def custom_confirmed(
     again. Kartra sends a lead's custom fields with every webhook; they rarely change."""
     same: dict[int, bool] = {}
     for profile, _ in profiles:
-        stored = leads[profile.kartra_id].mirror_raw or {}
         listed = profile.raw.get("custom_fields")
-        same[profile.kartra_id] = (
-            same.get(profile.kartra_id, True)
-            and "custom_fields" in stored
-            and stored["custom_fields"] == listed
+        same[profile.kartra_id] = same.get(profile.kartra_id, True) and (
+            listed is not None and _custom_fields_stored(leads[profile.kartra_id]) == listed
         )
     return {kartra_id: {"custom"} for kartra_id, equal in same.items() if equal}
+
+
+def _custom_fields_stored(lead: Lead) -> Any:
+    """The ``custom_fields`` list of the (locked) lead's ``mirror_raw``, None if it has
+    none; read alone when ``mirror_raw`` was left unread."""
+    if hasattr(lead, _CUSTOM_FIELDS_STORED):
+        return getattr(lead, _CUSTOM_FIELDS_STORED)
+    return (lead.mirror_raw or {}).get("custom_fields")
 
 
 def _release_emails(leads: dict[int, Lead], emails: set[str], moved: set[int]) -> None:

@@ -333,10 +333,10 @@ def test_a_failing_delivery_fails_alone_and_leaves_no_trace(monkeypatch):
 def test_a_bug_outside_any_delivery_is_isolated_one_delivery_at_a_time(monkeypatch):
     real = services.leads_lock_available
 
-    def fragile(*, emails_by_id):
+    def fragile(*, emails_by_id, **options):
         if 2 in emails_by_id:
             raise ValueError("lock step exploded")
-        return real(emails_by_id=emails_by_id)
+        return real(emails_by_id=emails_by_id, **options)
 
     monkeypatch.setattr(services, "leads_lock_available", fragile)
     for n in (1, 2, 3):
@@ -354,11 +354,11 @@ def test_one_at_a_time_the_leads_are_locked_in_kartra_id_order(monkeypatch):
     batch that waits for it."""
     real, locked = services.leads_lock_available, []
 
-    def recording(*, emails_by_id):
+    def recording(*, emails_by_id, **options):
         if len(emails_by_id) > 1:
             raise ValueError("batch step exploded")
         locked.extend(emails_by_id)
-        return real(emails_by_id=emails_by_id)
+        return real(emails_by_id=emails_by_id, **options)
 
     monkeypatch.setattr(services, "leads_lock_available", recording)
     for n, lead_id in enumerate((30, 10, 20, 10)):

@@ -117,6 +117,8 @@ def test_a_batch_writes_the_profile_columns_its_leads_changed_and_no_other():
 
 
 def test_a_profile_as_stored_writes_only_the_leads_bookkeeping():
+    """No profile column is written again; the raw block is, whole, since a batch of
+    webhooks leaves the stored one unread (``leads_lock(raw=False)``)."""
     _process(body("assign_tag", lead_id=1), minutes=0)
     before = Lead.objects.get()
 
@@ -125,6 +127,7 @@ def test_a_profile_as_stored_writes_only_the_leads_bookkeeping():
     assert columns == {
         "mirror_last_activity_at",
         "mirror_profile_observed_at",
+        "mirror_raw",
         "mirror_raw_source",
         "mirror_refresh_requested_at",
         "mirror_status",
@@ -135,6 +138,21 @@ def test_a_profile_as_stored_writes_only_the_leads_bookkeeping():
     assert lead.mirror_profile_observed_at == at(1)
     assert lead.mirror_webhook_at > before.mirror_webhook_at
     assert lead.mirror_raw == before.mirror_raw
+
+
+def test_a_batch_of_webhooks_reads_of_the_stored_raw_block_its_custom_fields_only():
+    """A lead's largest value, decoded for nothing: the lock reads ``custom_fields`` out of
+    it, which tells whether the custom values need writing again."""
+    _process(body("assign_tag", lead_id=1), minutes=0)
+
+    statements = _process(body("unassign_tag", lead_id=1), minutes=1)
+
+    (lock,) = [sql for sql in statements if sql.startswith('SELECT "leads_lead"."id",')]
+    selected = lock.split(" FROM ", 1)[0]
+    assert ', "leads_lead"."mirror_raw",' not in selected  # as a column of its own
+    assert "custom_fields" in selected
+    assert not [sql for sql in statements if "leads_customfieldvalue" in sql]  # as stored
+    assert Lead.objects.get().mirror_raw["custom_fields"][0]["field_identifier"] == "color"
 
 
 def test_a_profile_that_changes_a_value_back_within_a_batch_stores_the_newest():
