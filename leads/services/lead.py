@@ -38,7 +38,8 @@ def leads_lock(*, emails_by_id: dict[int, Iterable[str]], raw: bool = True) -> d
     ``raw=False`` leaves each lead's ``mirror_raw`` unread (deferred; the largest value of
     a lead row, decoded for nothing when the batch does not compare whole profiles, as a
     batch of webhooks does not): its stored ``custom_fields`` list is read alone, for
-    :func:`custom_confirmed`, and a profile applied writes ``mirror_raw`` whole.
+    :func:`custom_confirmed`; a profile applied writes ``mirror_raw`` whole, and a lead
+    that takes none keeps the stored one, unread (:func:`leads_save`).
     """
     return _lock(emails_by_id, skip_locked=False, raw=raw)[0]
 
@@ -175,7 +176,7 @@ def leads_apply_profiles(
         if observation.is_older_than(lead.mirror_profile_observed_at):
             continue
         changed |= _profile_set(lead, emails.take(lead, profile.fields, observation), observation)
-        if "mirror_raw" in lead.get_deferred_fields() or lead.mirror_raw != profile.raw:
+        if _raw_unread(lead) or lead.mirror_raw != profile.raw:
             lead.mirror_raw = profile.raw  # unread (leads_lock's raw=False): written whole
             changed.add("mirror_raw")
         if "custom" in settled.get(lead.kartra_id, ()):
@@ -300,15 +301,26 @@ def _release_emails(leads: dict[int, Lead], emails: set[str], moved: set[int]) -
 
 def leads_save(leads: dict[int, Lead], fields) -> None:
     """Save ``fields`` of the batch's locked ``leads`` with one statement, in Kartra id
-    order, stamping ``mirror_updated``."""
+    order, stamping ``mirror_updated``. The leads locked without their raw block
+    (``leads_lock(raw=False)``) that took no profile keep the stored one, with a second
+    statement for them when ``fields`` has ``mirror_raw``."""
     now = timezone.now()
     for lead in leads.values():
         lead.mirror_updated = now
-    objects_update(
-        Lead,
-        sorted(leads.values(), key=lambda lead: lead.kartra_id),
-        sorted({*fields, "mirror_updated"}),
-    )
+    ordered = sorted(leads.values(), key=lambda lead: lead.kartra_id)
+    columns = sorted({*fields, "mirror_updated"})
+    if "mirror_raw" in columns:
+        unread = [lead for lead in ordered if _raw_unread(lead)]
+        if unread:
+            objects_update(Lead, unread, [c for c in columns if c != "mirror_raw"])
+            ordered = [lead for lead in ordered if not _raw_unread(lead)]
+    objects_update(Lead, ordered, columns)
+
+
+def _raw_unread(lead: Lead) -> bool:
+    """Whether the lead was locked without its ``mirror_raw`` and has not taken one since
+    (reading it would cost a query of its own)."""
+    return "mirror_raw" in lead.get_deferred_fields()
 
 
 def lead_request_refresh(*, lead_ids: Iterable[int]) -> int:

@@ -3,7 +3,7 @@
 import json
 from datetime import UTC, datetime, timedelta
 
-from events.models import Delivery
+from events.models import Delivery, DeliveryKind
 from events.services import delivery_store
 from leads.normalize import parse_lead_details
 from leads.services.snapshot import lead_apply_snapshot
@@ -15,11 +15,13 @@ def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
 
 
-def store(raw: bytes | dict, received_at: datetime) -> Delivery:
+def store(
+    raw: bytes | dict, received_at: datetime, *, kind: str = DeliveryKind.WEBHOOK
+) -> Delivery:
     """Store a delivery as the view would, then move its received time."""
     if isinstance(raw, dict):
         raw = json.dumps(raw).encode()
-    delivery = delivery_store(body=raw)
+    delivery = delivery_store(body=raw, kind=kind)
     Delivery.objects.filter(pk=delivery.pk).update(received_at=received_at)
     return delivery
 

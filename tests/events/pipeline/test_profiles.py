@@ -6,9 +6,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from events.models import DeliveryKind
 from events.services import deliveries_process_batch
 from leads.models import Lead
-from tests.payloads import body, example_details
+from tests.payloads import body, example_details, ipn_body
 
 from ._helpers import at, snapshot, store
 
@@ -153,6 +154,27 @@ def test_a_batch_of_webhooks_reads_of_the_stored_raw_block_its_custom_fields_onl
     assert "custom_fields" in selected
     assert not [sql for sql in statements if "leads_customfieldvalue" in sql]  # as stored
     assert Lead.objects.get().mirror_raw["custom_fields"][0]["field_identifier"] == "color"
+
+
+def test_leads_of_a_batch_that_take_no_profile_keep_their_raw_block_unread():
+    """An IPN's lead, or a lead whose webhook is older than its profile, takes no profile:
+    its stored raw block stays as it is, and is never read lead by lead."""
+    for kartra_id in (1, 2, 3):
+        store(body("assign_tag", lead_id=kartra_id, company=f"Co {kartra_id}"), at(10))
+    assert deliveries_process_batch() == 3
+    raw = dict(Lead.objects.values_list("kartra_id", "mirror_raw"))
+    store(body("unassign_tag", lead_id=1, company="Acme"), at(11))  # a profile applied
+    store(ipn_body(9002, lead_id=2), at(11), kind=DeliveryKind.IPN)  # no profile
+    store(body("unassign_tag", lead_id=3, company="Old"), at(1))  # older: skipped
+
+    with CaptureQueriesContext(connection) as captured:
+        assert deliveries_process_batch() == 3
+
+    reload = 'SELECT "leads_lead"."id", "leads_lead"."mirror_raw"'
+    assert not [query for query in captured.captured_queries if reload in query["sql"]]
+    stored = dict(Lead.objects.values_list("kartra_id", "mirror_raw"))
+    assert stored[1]["company"] == "Acme"
+    assert (stored[2], stored[3]) == (raw[2], raw[3])
 
 
 def test_a_profile_that_changes_a_value_back_within_a_batch_stores_the_newest():
