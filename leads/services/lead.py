@@ -310,10 +310,12 @@ def leads_save(leads: dict[int, Lead], fields) -> None:
     ordered = sorted(leads.values(), key=lambda lead: lead.kartra_id)
     columns = sorted({*fields, "mirror_updated"})
     if "mirror_raw" in columns:
-        unread = [lead for lead in ordered if _raw_unread(lead)]
+        read, unread = [], []
+        for lead in ordered:
+            (unread if _raw_unread(lead) else read).append(lead)
         if unread:
             objects_update(Lead, unread, [c for c in columns if c != "mirror_raw"])
-            ordered = [lead for lead in ordered if not _raw_unread(lead)]
+        ordered = read
     objects_update(Lead, ordered, columns)
 
 
